@@ -1,0 +1,64 @@
+public import Catalog
+import Foundation
+public import Hummingbird
+public import JWT
+public import Logging
+public import Postgres
+
+/// Everything the HTTP API needs, built by the `serve` command or by tests.
+public struct APIDependencies: Sendable {
+    public var pool: PostgresPool
+    public var migrator: Migrator
+    public var verifier: JWTVerifier
+    public var sealer: any SecretSealer
+    public var metrics: HTTPMetrics
+    /// The bytes of `openapi/openapi.yaml`, served at `/openapi.yaml`.
+    public var openAPIDocument: [UInt8]
+    public var logger: Logger
+
+    public init(
+        pool: PostgresPool, migrator: Migrator, verifier: JWTVerifier, sealer: any SecretSealer,
+        metrics: HTTPMetrics = HTTPMetrics(), openAPIDocument: [UInt8], logger: Logger
+    ) {
+        self.pool = pool
+        self.migrator = migrator
+        self.verifier = verifier
+        self.sealer = sealer
+        self.metrics = metrics
+        self.openAPIDocument = openAPIDocument
+        self.logger = logger
+    }
+}
+
+/// The router with every route, and the registry that lists them.
+public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestContext>, RouteRegistry) {
+    let router = Router(context: AppRequestContext.self)
+    let authenticator = Authenticator(verifier: dependencies.verifier, logger: dependencies.logger)
+    let idempotency = IdempotencyGuard(
+        store: IdempotencyStore(pool: dependencies.pool), logger: dependencies.logger
+    )
+    let routes = RouteRegistry(router: router, authenticator: authenticator, idempotency: idempotency)
+    router.add(middleware: RequestMiddleware(registry: routes, metrics: dependencies.metrics))
+
+    OperationsController(
+        pool: dependencies.pool, migrator: dependencies.migrator, metrics: dependencies.metrics,
+        openAPIDocument: dependencies.openAPIDocument
+    ).addRoutes(to: routes)
+    RegionController(store: RegionStore(pool: dependencies.pool), sealer: dependencies.sealer).addRoutes(to: routes)
+    PlanController(store: PlanStore(pool: dependencies.pool)).addRoutes(to: routes)
+    OrganizationController(store: OrganizationStore(pool: dependencies.pool)).addRoutes(to: routes)
+    BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
+    return (router, routes)
+}
+
+/// The HTTP application listening on `host:port`.
+public func buildApplication(
+    _ dependencies: APIDependencies, host: String, port: Int
+) -> Application<RouterResponder<AppRequestContext>> {
+    let (router, _) = buildRouter(dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
+        logger: dependencies.logger
+    )
+}

@@ -1,0 +1,65 @@
+public import Foundation
+public import JWT
+public import Logging
+import Synchronization
+
+/// Turns bearer tokens into principals, remembering verified tokens until they
+/// expire so a repeat caller pays no signature verification.
+public final class Authenticator: Sendable {
+    private let verifier: JWTVerifier
+    private let cache: Mutex<[[UInt8]: CachedPrincipal]>
+    private let cacheLimit: Int
+    private let logger: Logger
+
+    struct CachedPrincipal {
+        var principal: Principal
+        var expiresAt: Date
+    }
+
+    public init(verifier: JWTVerifier, cacheLimit: Int = 10_000, logger: Logger) {
+        self.verifier = verifier
+        self.cache = Mutex([:])
+        self.cacheLimit = cacheLimit
+        self.logger = logger
+    }
+
+    /// The principal of an `Authorization` header value; 401 problem when absent or invalid.
+    public func authenticate(authorization: String?, now: Date = Date()) throws -> Principal {
+        guard let authorization else { throw ProblemError.unauthorized(tokenPresented: false) }
+        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw ProblemError.unauthorized(tokenPresented: true)
+        }
+        let token = authorization.dropFirst(7).trimmingASCIISpaces()
+        let key = Digest.sha256(token.utf8)
+        if let cached = cache.withLock({ $0[key] }), cached.expiresAt > now {
+            return cached.principal
+        }
+        let verified: VerifiedJWT
+        do {
+            verified = try verifier.verify(token, now: now)
+        } catch {
+            logger.info("token rejected", metadata: ["auth.reason": "\(error)"])
+            throw ProblemError.unauthorized(tokenPresented: true)
+        }
+        let principal = Principal(
+            issuer: verified.issuer,
+            subject: verified.subject,
+            roles: Set((verified.stringArray("roles") ?? []).compactMap(Role.init(rawValue:))),
+            organization: verified.string("org"),
+            scope: verified.string("scope"),
+            tenants: verified.stringArray("tenants")
+        )
+        remember(key, CachedPrincipal(principal: principal, expiresAt: verified.expiresAt), now: now)
+        return principal
+    }
+
+    private func remember(_ key: [UInt8], _ entry: CachedPrincipal, now: Date) {
+        cache.withLock { cache in
+            if cache.count >= cacheLimit {
+                cache = cache.filter { $0.value.expiresAt > now }
+                if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[key] = entry
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Catalog
+public import Hummingbird
+import HTTPTypes
+import JWT
+import Logging
+
+/// `Idempotency-Key` on POST: the first request with a key runs; a replay gets
+/// the first response; the same key with another request is 422; a replay while
+/// the first is in flight is 409.
+struct IdempotencyGuard: Sendable {
+    let store: IdempotencyStore
+    let logger: Logger
+
+    /// Headers a replay repeats.
+    static let replayedHeaders: [HTTPField.Name] = [.contentType, .location, .eTag]
+
+    func run(
+        _ request: Request, principal: Principal, requestID: String,
+        _ handler: @Sendable (Request) async throws -> APIResponse
+    ) async throws -> APIResponse {
+        guard let key = request.headers[.idempotencyKey] else { return try await handler(request) }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+            throw ProblemError.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        }
+        let body = try await JSONBody.collect(request)
+        var fingerprint = Array("\(request.method.rawValue) \(request.uri.path)\n".utf8)
+        fingerprint.append(contentsOf: body)
+        let hash = Digest.sha256Hex(fingerprint)
+        let scope = principal.idempotencyScope
+
+        switch try await store.claim(principal: scope, key: key, requestHash: hash) {
+        case .replay(let stored):
+            var headers = HTTPFields()
+            for pair in stored.headers where pair.count == 2 {
+                if let name = HTTPField.Name(pair[0]) { headers[name] = pair[1] }
+            }
+            headers[.idempotentReplayed] = "true"
+            let isProblem = headers[.contentType] == ProblemRenderer.mediaType
+            let body = isProblem ? ProblemRenderer.stamp(stored.body, requestID: requestID) : stored.body
+            return APIResponse(status: HTTPResponse.Status(code: stored.status), headers: headers, body: body)
+        case .inFlight:
+            throw ProblemError(
+                .conflict, code: "idempotency_in_flight",
+                detail: "a request with this Idempotency-Key is still being processed; retry later"
+            )
+        case .mismatch:
+            throw ProblemError(
+                .unprocessableContent, code: "idempotency_key_reused",
+                detail: "this Idempotency-Key was used for a different request"
+            )
+        case .acquired:
+            break
+        }
+
+        var replayable = request
+        replayable.body = RequestBody(buffer: ByteBuffer(bytes: body))
+        let response: APIResponse
+        do {
+            response = try await handler(replayable)
+        } catch let problem as ProblemError where problem.status.code < 500 {
+            try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
+            throw problem
+        } catch let error as CatalogError {
+            let problem = ProblemError.from(error)
+            try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
+            throw problem
+        } catch {
+            await releaseQuietly(scope: scope, key: key)
+            throw error
+        }
+        try await store.complete(principal: scope, key: key, response: Self.stored(response))
+        return response
+    }
+
+    private func releaseQuietly(scope: String, key: String) async {
+        do {
+            try await store.release(principal: scope, key: key)
+        } catch {
+            logger.warning("idempotency key not released", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func stored(_ response: APIResponse) -> StoredResponse {
+        StoredResponse(
+            status: response.status.code,
+            headers: replayedHeaders.compactMap { name in response.headers[name].map { [name.rawName, $0] } },
+            body: response.body
+        )
+    }
+
+    /// A problem is replayed without its request id (the replay gets its own).
+    static func stored(problem: ProblemError) -> StoredResponse {
+        let rendered = ProblemRenderer.render(problem, requestID: nil)
+        return StoredResponse(
+            status: problem.status.code,
+            headers: [["Content-Type", ProblemRenderer.mediaType]],
+            body: rendered
+        )
+    }
+}

@@ -1,0 +1,62 @@
+public import Catalog
+public import Hummingbird
+public import JWT
+import Foundation
+import NIOCore
+
+/// Reading JSON request bodies: media type, size, strict syntax.
+public enum JSONBody {
+    /// Bodies larger than this are refused with 413.
+    public static let maximumSize = 1 << 20
+
+    /// The body as a JSON object, for POST (`application/json`) or PATCH (also
+    /// `application/merge-patch+json`).
+    static func object(_ request: Request, allowMergePatch: Bool = false) async throws -> [String: JSONValue] {
+        let bytes = try await collect(request, allowMergePatch: allowMergePatch)
+        return try parseObject(bytes)
+    }
+
+    /// The raw body after media type and size checks.
+    static func collect(_ request: Request, allowMergePatch: Bool = false) async throws -> [UInt8] {
+        try checkMediaType(request, allowMergePatch: allowMergePatch)
+        do {
+            var buffer = try await request.body.collect(upTo: maximumSize)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw ProblemError(
+                .contentTooLarge, code: "payload_too_large", detail: "the body exceeds \(maximumSize) bytes"
+            )
+        }
+    }
+
+    static func parseObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
+        guard !bytes.isEmpty else { throw ProblemError.malformedJSON("the request body is empty") }
+        let value: JSONValue
+        do {
+            value = try JSONCoding.decode(bytes)
+        } catch {
+            throw ProblemError.malformedJSON("the request body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw ProblemError.validation(field: "", "the body must be a JSON object")
+        }
+        return object
+    }
+
+    static func checkMediaType(_ request: Request, allowMergePatch: Bool) throws {
+        let contentType = request.headers[.contentType] ?? ""
+        let essence = contentType.split(separator: ";", maxSplits: 1).first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        switch essence {
+        case "application/json"?: return
+        case "application/merge-patch+json"? where allowMergePatch: return
+        default:
+            throw ProblemError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                detail: allowMergePatch
+                    ? "send application/json or application/merge-patch+json" : "send application/json"
+            )
+        }
+    }
+}

@@ -1,0 +1,98 @@
+public import Catalog
+public import HTTPTypes
+
+/// An RFC 9457 problem: every error answer of the API is one of these.
+public struct ProblemError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    /// Stable snake_case identifier callers can switch on.
+    public var code: String
+    public var detail: String
+    public var errors: [FieldError]
+    /// Extra response headers (`WWW-Authenticate`, `Retry-After`, `Allow`).
+    public var headers: HTTPFields
+
+    public init(
+        _ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [],
+        headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+    }
+
+    public var title: String { status.reasonPhrase }
+
+    public static func malformedJSON(_ detail: String) -> ProblemError {
+        ProblemError(.badRequest, code: "malformed_json", detail: detail)
+    }
+
+    public static func badRequest(_ detail: String) -> ProblemError {
+        ProblemError(.badRequest, code: "bad_request", detail: detail)
+    }
+
+    public static func validation(_ errors: [FieldError]) -> ProblemError {
+        ProblemError(
+            .unprocessableContent, code: "validation_failed", detail: "the request breaks one or more rules",
+            errors: errors
+        )
+    }
+
+    public static func validation(field: String, _ message: String) -> ProblemError {
+        validation([FieldError(field: field, message: message)])
+    }
+
+    public static func unauthorized(tokenPresented: Bool) -> ProblemError {
+        var headers = HTTPFields()
+        headers[.wwwAuthenticate] = tokenPresented ? "Bearer error=\"invalid_token\"" : "Bearer"
+        return ProblemError(
+            .unauthorized, code: "unauthorized",
+            detail: tokenPresented ? "the bearer token is not valid" : "a bearer token is required", headers: headers
+        )
+    }
+
+    public static func forbidden(_ detail: String) -> ProblemError {
+        ProblemError(.forbidden, code: "forbidden", detail: detail)
+    }
+
+    public static let notFound = ProblemError(.notFound, code: "not_found", detail: "no such resource")
+
+    public static func unavailable(_ detail: String, retryAfter seconds: Int = 2) -> ProblemError {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(seconds)
+        return ProblemError(.serviceUnavailable, code: "service_unavailable", detail: detail, headers: headers)
+    }
+
+    public static let internalError = ProblemError(
+        .internalServerError, code: "internal_error", detail: "the server failed to handle the request"
+    )
+
+    /// The problem for a domain error of the catalog.
+    public static func from(_ error: CatalogError) -> ProblemError {
+        switch error {
+        case .notFound:
+            .notFound
+        case .alreadyExists(let field):
+            ProblemError(
+                .conflict, code: "already_exists", detail: "a resource with this \(field) already exists",
+                errors: [FieldError(field: field, message: "already taken")]
+            )
+        case .hasDependents(let detail):
+            ProblemError(.conflict, code: "has_dependents", detail: "the resource cannot be deleted: \(detail)")
+        case .preconditionFailed:
+            ProblemError(
+                .preconditionFailed, code: "precondition_failed",
+                detail: "the resource changed since the ETag given in If-Match"
+            )
+        case .invalid(let errors):
+            .validation(errors)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-ID")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+}

@@ -1,0 +1,6 @@
+#ifndef PROVISIONER_CLIBPQ_SHIM_H
+#define PROVISIONER_CLIBPQ_SHIM_H
+
+#include <libpq-fe.h>
+
+#endif

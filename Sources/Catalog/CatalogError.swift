@@ -1,0 +1,24 @@
+/// Errors the catalog reports in domain terms; the API turns them into problem+json.
+public enum CatalogError: Error, Sendable, Equatable {
+    /// The resource does not exist (or is outside the caller's reach).
+    case notFound
+    /// A resource with the same identifying field already exists.
+    case alreadyExists(field: String)
+    /// The resource still has dependents (tenants, stacks, brands using it).
+    case hasDependents(String)
+    /// `If-Match` named a version that is no longer current.
+    case preconditionFailed
+    /// A well-formed request that breaks a rule: field-level messages.
+    case invalid([FieldError])
+}
+
+/// One field-level problem of a request that breaks a rule.
+public struct FieldError: Sendable, Equatable, Hashable {
+    public var field: String
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+}

@@ -1,0 +1,488 @@
+public import Logging
+internal import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// A fixed-size pool of libpq connections whose blocking calls run on a dedicated thread pool,
+/// never on Swift's cooperative threads.
+///
+/// Connections are opened lazily, up to `poolSize`. A connection that broke, or that the server
+/// closed while it sat idle, is discarded and replaced by a new one on demand, so the pool
+/// recovers by itself when PostgreSQL comes back after a restart or a failover.
+///
+/// As a `Service`, `run()` waits for graceful shutdown and then closes the pool.
+public final class PostgresPool: Sendable, Service {
+    public let configuration: PostgresConfiguration
+    private let logger: Logger
+    private let threadPool: NIOThreadPool
+    private let state: Mutex<PoolState>
+
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        var configuration = configuration
+        configuration.poolSize = max(1, configuration.poolSize)
+        self.configuration = configuration
+        self.logger = logger
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
+        self.state = Mutex(PoolState())
+        threadPool.start()
+    }
+
+    deinit {
+        let shutdownStarted = state.withLock { $0.threadPoolShutdownStarted }
+        if !shutdownStarted {
+            threadPool.shutdownGracefully { _ in }
+        }
+    }
+
+    // MARK: - Public API
+
+    /// Lends a connection to `body`, which runs synchronously on one of the pool's threads.
+    ///
+    /// Waits up to `acquireTimeout` for a free connection (then throws `.poolTimeout`). A
+    /// connection found closed by the server before `body` could use it is replaced transparently.
+    /// Afterwards, a transaction left open is rolled back; a broken connection is discarded.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        for _ in 0...configuration.poolSize {
+            switch try await lease(body) {
+            case .finished(let result):
+                return try result.get()
+            case .deadBeforeUse:
+                continue
+            }
+        }
+        throw DatabaseError(kind: .connectionLost, serverMessage: "every pooled connection was closed by the server")
+    }
+
+    /// Runs `body` inside a transaction on one connection: `BEGIN`, `body`, `COMMIT`, or
+    /// `ROLLBACK` if anything throws (errors other than ``DatabaseError`` pass through unchanged).
+    ///
+    /// The whole transaction is run again, up to 5 attempts with a short jittered backoff, when
+    /// it fails with a serialization failure (40001) or a deadlock (40P01): `body` must be safe to
+    /// repeat. A connection found dead at `BEGIN` is replaced and the transaction started anew.
+    public func transaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        let maximumAttempts = 5
+        var attempt = 1
+        var deadConnections = 0
+        while true {
+            let outcome = try await lease { connection throws -> TransactionOutcome<T> in
+                try Self.runTransaction(on: connection, isolation: isolation, body)
+            }
+            switch outcome {
+            case .deadBeforeUse:
+                continue
+            case .finished(.success(.committed(let value))):
+                return value
+            case .finished(.success(.deadAtBegin(let error))):
+                deadConnections += 1
+                if deadConnections > configuration.poolSize {
+                    throw error
+                }
+            case .finished(.failure(let error)):
+                guard let databaseError = error as? DatabaseError,
+                    databaseError.sqlState?.isRetryableTransactionFailure == true,
+                    attempt < maximumAttempts
+                else {
+                    throw error
+                }
+                logger.debug(
+                    "postgres transaction retried",
+                    metadata: ["db.sqlstate": "\(databaseError.sqlState?.rawValue ?? "")", "db.attempt": "\(attempt)"])
+                try await Task.sleep(for: Self.backoff(attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Runs one statement on a pooled connection (see ``PostgresConnection/query(_:_:)``).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresBindable)?] = []) async throws -> PostgresRows {
+        try await withConnection { connection in
+            try connection.query(sql, parameters)
+        }
+    }
+
+    /// A snapshot of the pool's connections, for metrics.
+    public var statistics: PoolStatistics {
+        state.withLock { state in
+            PoolStatistics(
+                size: configuration.poolSize,
+                open: state.open,
+                inUse: state.inUse,
+                idle: state.idle.count,
+                waiting: state.waiters.count
+            )
+        }
+    }
+
+    /// Closes idle connections, fails waiting callers with `.closed`, lets running work finish
+    /// (closing its connection afterwards) and stops the threads. Idempotent.
+    public func close() async {
+        let closing = state.withLock { state -> (idle: [PostgresConnection], waiters: [Waiter])? in
+            guard !state.isClosed else {
+                return nil
+            }
+            state.isClosed = true
+            state.threadPoolShutdownStarted = true
+            let idle = state.idle
+            state.idle = []
+            state.open -= idle.count
+            let waiters = state.waiters
+            state.waiters = []
+            return (idle, waiters)
+        }
+        guard let closing else {
+            return
+        }
+        for waiter in closing.waiters {
+            waiter.continuation.resume(throwing: DatabaseError(kind: .closed))
+        }
+        let idle = closing.idle
+        if await onThreadPool({ idle.forEach { $0.close() } }) == nil {
+            idle.forEach { $0.close() }
+        }
+        do {
+            try await threadPool.shutdownGracefully()
+        } catch {
+            logger.warning("postgres thread pool shutdown failed", metadata: ["error": "\(error)"])
+        }
+        logger.debug("postgres pool closed")
+    }
+
+    /// `Service`: waits for graceful shutdown (or cancellation), then closes the pool.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    // MARK: - Leasing
+
+    private enum LeaseOutcome<T: Sendable>: Sendable {
+        case finished(Result<T, any Error>)
+        /// The idle connection handed out had been closed by the server; nothing was run.
+        case deadBeforeUse
+    }
+
+    /// Acquires a connection, runs `body` on the thread pool, and releases the connection there.
+    private func lease<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> LeaseOutcome<T> {
+        let grant = try await acquire()
+        let outcome = await onThreadPool { () -> LeaseOutcome<T> in
+            let connection: PostgresConnection
+            switch grant {
+            case .connection(let pooled):
+                guard pooled.isUsable() else {
+                    self.logger.debug("postgres idle connection found closed; discarding it")
+                    self.release(pooled, reusable: false)
+                    return .deadBeforeUse
+                }
+                connection = pooled
+            case .create:
+                do {
+                    connection = try self.openConnection()
+                } catch {
+                    self.releaseSlot()
+                    return .finished(.failure(error))
+                }
+            }
+            let result = Result { try body(connection) }
+            let reusable = connection.resetForReuse()
+            if !reusable {
+                self.logger.debug("postgres connection discarded after use")
+            }
+            self.release(connection, reusable: reusable)
+            return .finished(result)
+        }
+        guard let outcome else {
+            // The thread pool is shut down: the pool was closed while this call was queued.
+            switch grant {
+            case .connection(let pooled):
+                release(pooled, reusable: false)
+            case .create:
+                releaseSlot()
+            }
+            throw DatabaseError(kind: .closed)
+        }
+        return outcome
+    }
+
+    /// Opens a connection (blocking; thread pool only), logging only transitions between
+    /// failing and working so an outage does not flood the log.
+    private func openConnection() throws(DatabaseError) -> PostgresConnection {
+        do {
+            let connection = try PostgresConnection.connect(configuration: configuration)
+            let recovered = state.withLock { state in
+                defer { state.connectFailing = false }
+                return state.connectFailing
+            }
+            if recovered {
+                logger.info("postgres connection restored")
+            }
+            return connection
+        } catch {
+            let firstFailure = state.withLock { state in
+                defer { state.connectFailing = true }
+                return !state.connectFailing
+            }
+            if firstFailure {
+                var metadata: Logger.Metadata = ["db.error": "\(error.kind)"]
+                if let sqlState = error.sqlState {
+                    metadata["db.sqlstate"] = "\(sqlState.rawValue)"
+                }
+                logger.warning("postgres connection failed", metadata: metadata)
+            }
+            throw error
+        }
+    }
+
+    private func acquire() async throws -> Grant {
+        let immediate = state.withLock { state -> Result<Grant, DatabaseError>? in
+            state.grantImmediately(size: configuration.poolSize)
+        }
+        switch immediate {
+        case .success(let grant):
+            return grant
+        case .failure(let error):
+            throw error
+        case nil:
+            return try await waitForGrant()
+        }
+    }
+
+    /// Waits in line for a connection, up to `acquireTimeout`.
+    private func waitForGrant() async throws -> Grant {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        let timeout = configuration.acquireTimeout
+        return try await withThrowingTaskGroup(of: Grant?.self) { group in
+            group.addTask {
+                try await self.enqueueWaiter(id: id)
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            // A grant that arrives first wins; otherwise stop waiting, but still take a grant
+            // that raced with the timeout rather than leaking it.
+            if let first = try await group.next(), let grant = first {
+                group.cancelAll()
+                return grant
+            }
+            abandonWaiter(id: id)
+            do {
+                if let second = try await group.next(), let grant = second {
+                    return grant
+                }
+            } catch let error as DatabaseError where error.kind == .closed {
+                throw error
+            } catch {
+                // Abandoned: fall through to the timeout or cancellation below.
+            }
+            try Task.checkCancellation()
+            logger.debug("postgres pool acquire timed out", metadata: ["db.pool.size": "\(configuration.poolSize)"])
+            throw DatabaseError(kind: .poolTimeout)
+        }
+    }
+
+    private func enqueueWaiter(id: Int) async throws -> Grant {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
+            let immediate = state.withLock { state -> Result<Grant, DatabaseError>? in
+                if state.abandonedWaiters.remove(id) != nil {
+                    return .failure(DatabaseError(kind: .poolTimeout))
+                }
+                if let result = state.grantImmediately(size: configuration.poolSize) {
+                    return result
+                }
+                state.waiters.append(Waiter(id: id, continuation: continuation))
+                return nil
+            }
+            if let immediate {
+                continuation.resume(with: immediate.mapError { $0 as any Error })
+            }
+        }
+    }
+
+    private func abandonWaiter(id: Int) {
+        let continuation = state.withLock { state -> CheckedContinuation<Grant, any Error>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                // Either already granted (the grant is in flight) or not yet registered.
+                state.abandonedWaiters.insert(id)
+                return nil
+            }
+            return state.waiters.remove(at: index).continuation
+        }
+        continuation?.resume(throwing: DatabaseError(kind: .poolTimeout))
+    }
+
+    /// Returns a leased connection: to the next waiter, to the idle list, or closes it.
+    private func release(_ connection: PostgresConnection, reusable: Bool) {
+        let action = state.withLock { state -> ReleaseAction in
+            if reusable && !state.isClosed {
+                if !state.waiters.isEmpty {
+                    let waiter = state.waiters.removeFirst()
+                    state.abandonedWaiters.remove(waiter.id)
+                    return .handOver(waiter.continuation, .connection(connection))
+                }
+                state.inUse -= 1
+                state.idle.append(connection)
+                return .none
+            }
+            state.open -= 1
+            state.inUse -= 1
+            if let waiter = state.takeWaiterForNewConnection() {
+                return .closeAndHandOver(connection, waiter.continuation)
+            }
+            return .close(connection)
+        }
+        switch action {
+        case .none:
+            break
+        case .handOver(let continuation, let grant):
+            continuation.resume(returning: grant)
+        case .close(let connection):
+            connection.close()
+        case .closeAndHandOver(let connection, let continuation):
+            connection.close()
+            continuation.resume(returning: .create)
+        }
+    }
+
+    /// Gives back the slot of a connection that could not be opened.
+    private func releaseSlot() {
+        let waiter = state.withLock { state -> Waiter? in
+            state.open -= 1
+            state.inUse -= 1
+            return state.takeWaiterForNewConnection()
+        }
+        waiter?.continuation.resume(returning: .create)
+    }
+
+    /// Runs `work` on the thread pool; nil if the thread pool no longer runs work.
+    private func onThreadPool<R: Sendable>(_ work: @escaping @Sendable () -> R) async -> R? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
+            threadPool.submit { workState in
+                guard case .active = workState else {
+                    continuation.resume(returning: nil)
+                    return
+                }
+                continuation.resume(returning: work())
+            }
+        }
+    }
+
+    // MARK: - Transactions
+
+    private enum TransactionOutcome<T: Sendable>: Sendable {
+        case committed(T)
+        /// The connection broke at `BEGIN`: nothing was done, safe to retry elsewhere.
+        case deadAtBegin(DatabaseError)
+    }
+
+    private static func runTransaction<T: Sendable>(
+        on connection: PostgresConnection,
+        isolation: IsolationLevel,
+        _ body: (PostgresConnection) throws -> T
+    ) throws -> TransactionOutcome<T> {
+        do {
+            try connection.simpleQuery(isolation.beginStatement)
+        } catch where error.kind == .connectionLost {
+            return .deadAtBegin(error)
+        }
+        do {
+            let value = try body(connection)
+            if connection.transactionState == .failedTransaction {
+                // COMMIT would silently roll back: report the error that `body` swallowed.
+                throw DatabaseError(
+                    kind: .server, sqlState: .inFailedSQLTransaction,
+                    serverMessage: "a statement failed inside the transaction; it was rolled back")
+            }
+            try connection.simpleQuery("COMMIT")
+            return .committed(value)
+        } catch {
+            switch connection.transactionState {
+            case .inTransaction, .failedTransaction:
+                try? connection.simpleQuery("ROLLBACK")
+            case .idle, .other:
+                break
+            }
+            throw error
+        }
+    }
+
+    /// 10 ms, 20 ms, 40 ms, ... with ±50 % jitter so conflicting transactions drift apart.
+    private static func backoff(attempt: Int) -> Duration {
+        let base = 10.0 * Double(1 << min(attempt - 1, 6))
+        return .milliseconds(base * Double.random(in: 0.5...1.5))
+    }
+}
+
+// MARK: - State
+
+/// What a caller is given: a pooled connection, or permission to open a new one.
+private enum Grant: Sendable {
+    case connection(PostgresConnection)
+    case create
+}
+
+private struct Waiter: Sendable {
+    let id: Int
+    let continuation: CheckedContinuation<Grant, any Error>
+}
+
+private enum ReleaseAction {
+    case none
+    case handOver(CheckedContinuation<Grant, any Error>, Grant)
+    case close(PostgresConnection)
+    case closeAndHandOver(PostgresConnection, CheckedContinuation<Grant, any Error>)
+}
+
+private struct PoolState: Sendable {
+    var idle: [PostgresConnection] = []
+    /// Connections open or being opened.
+    var open = 0
+    /// Connections (or slots for connections being opened) lent to callers.
+    var inUse = 0
+    var waiters: [Waiter] = []
+    var nextWaiterID = 0
+    /// Waiters that gave up before they were registered or while their grant was in flight.
+    var abandonedWaiters: Set<Int> = []
+    var isClosed = false
+    var threadPoolShutdownStarted = false
+    var connectFailing = false
+
+    /// A grant without waiting, an error if closed, or nil if the caller must wait.
+    mutating func grantImmediately(size: Int) -> Result<Grant, DatabaseError>? {
+        if isClosed {
+            return .failure(DatabaseError(kind: .closed))
+        }
+        if let connection = idle.popLast() {
+            inUse += 1
+            return .success(.connection(connection))
+        }
+        if open < size {
+            open += 1
+            inUse += 1
+            return .success(.create)
+        }
+        return nil
+    }
+
+    /// After a slot freed up: the next waiter, who may now open a connection.
+    mutating func takeWaiterForNewConnection() -> Waiter? {
+        guard !isClosed, !waiters.isEmpty else {
+            return nil
+        }
+        let waiter = waiters.removeFirst()
+        abandonedWaiters.remove(waiter.id)
+        open += 1
+        inUse += 1
+        return waiter
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Provisioner: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provisioner",
+        abstract: "Control plane for managed Odoo hosting.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, DevKeysCommand.self, DevTokenCommand.self]
+    )
+}

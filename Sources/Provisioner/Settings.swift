@@ -1,0 +1,78 @@
+import Foundation
+
+/// Settings from the environment (the brief's variables); parsed once at start-up.
+struct Settings: Sendable {
+    var databaseURL: String
+    var listenHost: String
+    var listenPort: Int
+    var jwksPath: String?
+    var jwtIssuer: String?
+    var jwtAudience: String?
+    var dataDirectory: URL
+    var masterKeyFile: URL?
+    var migrationsDirectory: URL
+    var openAPIFile: URL
+    var poolSize: Int
+    var statementTimeout: Duration
+    var logLevel: String
+    var logFormat: String
+
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let text = value(name) else { return fallback }
+            guard let number = Int(text), range.contains(number) else {
+                throw Invalid(description: "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        let listen = value("PROVISIONER_LISTEN") ?? "127.0.0.1:8080"
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw Invalid(description: "PROVISIONER_LISTEN must be host:port, e.g. 127.0.0.1:8080")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let dataDirectory = URL(fileURLWithPath: value("PROVISIONER_DATA_DIR") ?? "./.data")
+        return Settings(
+            databaseURL: value("DATABASE_URL") ?? "",
+            listenHost: host,
+            listenPort: port,
+            jwksPath: value("PROVISIONER_JWKS"),
+            jwtIssuer: value("PROVISIONER_JWT_ISSUER"),
+            jwtAudience: value("PROVISIONER_JWT_AUDIENCE"),
+            dataDirectory: dataDirectory,
+            masterKeyFile: value("PROVISIONER_MASTER_KEY_FILE").map { URL(fileURLWithPath: $0) },
+            migrationsDirectory: URL(fileURLWithPath: value("PROVISIONER_MIGRATIONS_DIR") ?? "./migrations"),
+            openAPIFile: URL(fileURLWithPath: value("PROVISIONER_OPENAPI_FILE") ?? "./openapi/openapi.yaml"),
+            poolSize: try integer("PROVISIONER_DB_POOL_SIZE", default: 10, range: 1...500),
+            statementTimeout: .milliseconds(
+                try integer("PROVISIONER_DB_STATEMENT_TIMEOUT_MS", default: 5000, range: 100...600_000)
+            ),
+            logLevel: value("PROVISIONER_LOG_LEVEL") ?? "info",
+            logFormat: value("PROVISIONER_LOG_FORMAT") ?? "json"
+        )
+    }
+
+    func requireDatabaseURL() throws -> String {
+        guard !databaseURL.isEmpty else {
+            throw Invalid(description: "DATABASE_URL is not set (a libpq URI or key/value connection string)")
+        }
+        return databaseURL
+    }
+
+    /// The master key file: configured, or the one the embedded default keeps in the data folder.
+    func resolvedMasterKeyFile() -> URL {
+        masterKeyFile ?? dataDirectory.appendingPathComponent("master.key")
+    }
+
+    var developmentKeyDirectory: URL { dataDirectory.appendingPathComponent("dev") }
+}
