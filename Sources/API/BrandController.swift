@@ -40,7 +40,7 @@ struct BrandController {
         }
         routes.add(.patch, "/v1/organizations/{org}/brands/{brand}", access: .permission(.brandsWrite)) {
             request, context in
-            let condition = try EntityTag.condition(request)
+            let condition = EntityTag.condition(request)
             var fields = FieldReader(try await JSONBody.object(request, allowMergePatch: true))
             let name = fields.string("name", valid: NamePattern.isDisplayName, rule: RegionController.nameRule)
             let region = fields.nullableString("default_region", valid: NamePattern.isSlug, rule: "must be a region slug")
@@ -59,7 +59,7 @@ struct BrandController {
             request, context in
             try await store.delete(
                 organization: try context.parameters.require("org"), slug: try context.parameters.require("brand"),
-                condition: try EntityTag.condition(request)
+                condition: EntityTag.condition(request)
             )
             return .noContent()
         }

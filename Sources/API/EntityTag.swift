@@ -5,20 +5,17 @@ public import Hummingbird
 enum EntityTag {
     static func make(_ version: Int64) -> String { "\"\(version)\"" }
 
-    /// The precondition an `If-Match` header sets; a malformed header is 400.
-    static func condition(_ request: Request) throws -> VersionCondition {
+    /// The precondition an `If-Match` header sets. Only strong tags can match;
+    /// anything else in the list (weak or malformed tags) matches no version, so
+    /// a header without a current tag is answered 412.
+    static func condition(_ request: Request) -> VersionCondition {
         guard let header = request.headers[.ifMatch] else { return .none }
         let trimmed = header.trimmingASCIISpaces()
         if trimmed == "*" { return .any }
-        var versions: [Int64] = []
-        for part in trimmed.split(separator: ",") {
+        let versions = trimmed.split(separator: ",").compactMap { part -> Int64? in
             let tag = Substring(part).trimmingASCIISpaces()
-            // Weak tags never match under If-Match (strong comparison).
-            if tag.hasPrefix("W/") { continue }
-            guard tag.count >= 2, tag.first == "\"", tag.last == "\"" else {
-                throw ProblemError.badRequest("If-Match must be * or a list of quoted entity tags")
-            }
-            if let version = Int64(tag.dropFirst().dropLast()) { versions.append(version) }
+            guard tag.count >= 2, tag.first == "\"", tag.last == "\"" else { return nil }
+            return Int64(tag.dropFirst().dropLast())
         }
         return .oneOf(versions)
     }

@@ -34,7 +34,7 @@ struct OrganizationController {
         routes.add(.patch, "/v1/organizations/{org}", access: .permission(.orgsWrite)) { request, context in
             let principal = try context.requirePrincipal()
             let slug = try context.parameters.require("org")
-            let condition = try EntityTag.condition(request)
+            let condition = EntityTag.condition(request)
             var fields = FieldReader(try await JSONBody.object(request, allowMergePatch: true))
             let name = fields.string("name", valid: NamePattern.isDisplayName, rule: RegionController.nameRule)
             let plan = fields.string("plan", valid: NamePattern.isSlug, rule: "must be a plan slug")
@@ -50,7 +50,7 @@ struct OrganizationController {
             return .resource(organization.json, version: organization.version)
         }
         routes.add(.delete, "/v1/organizations/{org}", access: .staff(.orgsWrite)) { request, context in
-            try await store.delete(try context.parameters.require("org"), condition: try EntityTag.condition(request))
+            try await store.delete(try context.parameters.require("org"), condition: EntityTag.condition(request))
             return .noContent()
         }
     }

@@ -32,7 +32,7 @@ struct PlanController {
         }
         routes.add(.patch, "/v1/plans/{plan}", access: .permission(.plansWrite)) { request, context in
             let slug = try context.parameters.require("plan")
-            let condition = try EntityTag.condition(request)
+            let condition = EntityTag.condition(request)
             var fields = FieldReader(try await JSONBody.object(request, allowMergePatch: true))
             let name = fields.string("name", valid: NamePattern.isDisplayName, rule: RegionController.nameRule)
             // Read the limits onto a blank plan to learn which ones the patch sets.

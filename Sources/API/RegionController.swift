@@ -38,7 +38,7 @@ struct RegionController {
         }
         routes.add(.patch, "/v1/regions/{region}", access: .permission(.regionsWrite)) { request, context in
             let slug = try context.parameters.require("region")
-            let condition = try EntityTag.condition(request)
+            let condition = EntityTag.condition(request)
             var fields = FieldReader(try await JSONBody.object(request, allowMergePatch: true))
             let name = fields.string("name", valid: NamePattern.isDisplayName, rule: Self.nameRule)
             let baseDomain = fields.string("base_domain", valid: NamePattern.isDomainName, rule: Self.domainRule)
@@ -58,7 +58,7 @@ struct RegionController {
             return .resource(region.json, version: region.version)
         }
         routes.add(.delete, "/v1/regions/{region}", access: .permission(.regionsWrite)) { request, context in
-            try await store.delete(try context.parameters.require("region"), condition: try EntityTag.condition(request))
+            try await store.delete(try context.parameters.require("region"), condition: EntityTag.condition(request))
             return .noContent()
         }
     }
@@ -68,10 +68,11 @@ struct RegionController {
     static let nameRule = "must be 1 to 200 characters without control characters"
     static let domainRule = "must be a lowercase DNS name of at least two labels"
     static let pathRule = "must be a relative path of [a-z0-9._/-] without empty or '..' segments"
-    static let urlRule = "must be a postgres:// or postgresql:// URL of at most 2048 bytes"
+    static let urlRule = "must be a postgres:// or postgresql:// URL of at most 2048 visible ASCII characters"
 
     static func isPostgresURL(_ text: String) -> Bool {
-        guard text.utf8.count <= 2048, !text.contains(where: { $0.isNewline || $0 == "\0" }) else { return false }
+        // Visible ASCII only: anything else in a URL must be percent-encoded.
+        guard text.utf8.count <= 2048, text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return false }
         return text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
     }
 }

@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 UTC timestamps with millisecond precision, e.g. `2026-11-22T17:54:06.123Z`.
-enum Timestamp {
-    static func format(_ date: Date) -> String {
+public enum Timestamp {
+    public static func format(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
         let fraction = Int(milliseconds - Int64(seconds) * 1000)

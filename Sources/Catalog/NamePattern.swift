@@ -46,7 +46,8 @@ public enum NamePattern {
 
     /// A display name: 1 to 200 characters, no control characters, not blank.
     public static func isDisplayName(_ text: String) -> Bool {
-        let count = text.count
+        // Counted in code points, as JSON Schema's maxLength counts.
+        let count = text.unicodeScalars.count
         guard count >= 1, count <= 200 else { return false }
         guard text.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControl }) else { return false }
         return !text.allSatisfy(\.isWhitespace)
@@ -59,7 +60,7 @@ public enum NamePattern {
 extension Unicode.GeneralCategory {
     fileprivate var isControl: Bool {
         switch self {
-        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse: true
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse: true
         default: false
         }
     }

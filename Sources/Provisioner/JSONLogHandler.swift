@@ -1,3 +1,4 @@
+import API
 import Foundation
 import JWT
 import Logging
@@ -28,7 +29,7 @@ struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged { object[key] = Self.json(value) }
-        object["time"] = .string(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+        object["time"] = .string(Timestamp.format(Date()))
         object["level"] = .string(event.level.rawValue)
         object["message"] = .string(event.message.description)
         object["logger"] = .string(label)
