@@ -6,6 +6,7 @@ import JWT
 import Logging
 import Metrics
 import Postgres
+import Synchronization
 
 /// The outermost middleware: request ids, the problem+json mapping of every
 /// error (in this one place), `405` for known paths, and request metrics.
@@ -45,7 +46,7 @@ struct RequestMiddleware: RouterMiddleware {
         {
             return incoming
         }
-        return UUID().uuidString.lowercased()
+        return RequestIDGenerator.shared.next()
     }
 
     static func isRequestIDByte(_ byte: UInt8) -> Bool {
@@ -100,5 +101,23 @@ struct RequestMiddleware: RouterMiddleware {
         case .unsupportedMediaType: "unsupported_media_type"
         default: status.code >= 500 ? "internal_error" : "bad_request"
         }
+    }
+}
+
+/// Request ids unique across processes without a random draw per request: a
+/// random per-process prefix and a counter.
+final class RequestIDGenerator: Sendable {
+    static let shared = RequestIDGenerator()
+
+    private let prefix: String
+    private let counter = Atomic<UInt64>(0)
+
+    init() {
+        prefix = Base64URL.encode(SecureRandom.bytes(9))
+    }
+
+    func next() -> String {
+        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + "-" + String(value, radix: 16)
     }
 }

@@ -4,13 +4,39 @@ public import Foundation
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
-        let fraction = Int(milliseconds - Int64(seconds) * 1000)
+        let (wholeSeconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        var seconds = time_t(wholeSeconds)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction
-        )
+        var text = [UInt8]()
+        text.reserveCapacity(24)
+        append(Int(parts.tm_year) + 1900, width: 4, to: &text)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mon) + 1, width: 2, to: &text)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mday), width: 2, to: &text)
+        text.append(UInt8(ascii: "T"))
+        append(Int(parts.tm_hour), width: 2, to: &text)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_min), width: 2, to: &text)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_sec), width: 2, to: &text)
+        text.append(UInt8(ascii: "."))
+        append(Int(fraction < 0 ? fraction + 1000 : fraction), width: 3, to: &text)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width` digits.
+    private static func append(_ value: Int, width: Int, to text: inout [UInt8]) {
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        var rest = value
+        var index = width - 1
+        while index >= 0 {
+            digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+            index -= 1
+        }
+        text.append(contentsOf: digits)
     }
 }

@@ -90,7 +90,9 @@ public struct Migrator: Sendable {
                 AppliedMigration(
                     version: try row.decode(Int.self, "version"),
                     name: try row.decode(String.self, "name"),
-                    checksum: try row.decode(String.self, "checksum")))
+                    checksum: try row.decode(String.self, "checksum")
+                )
+            )
         }
         return applied
     }
@@ -117,7 +119,9 @@ public struct Migrator: Sendable {
     }
 
     private static func applyLocked(
-        _ migrations: [Migration], on connection: PostgresConnection, logger: Logger
+        _ migrations: [Migration],
+        on connection: PostgresConnection,
+        logger: Logger
     ) throws -> [Migration] {
         try connection.simpleQuery("SET statement_timeout = 0")
         defer { try? connection.simpleQuery("SET statement_timeout = \(connection.statementTimeoutMilliseconds)") }
@@ -132,7 +136,8 @@ public struct Migrator: Sendable {
                 checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """
+        )
         let applied = try appliedMigrations(on: connection)
         switch status(applied: applied, available: migrations) {
         case .modified(let version, let name):
@@ -153,7 +158,8 @@ public struct Migrator: Sendable {
                 try connection.simpleQuery(migration.sql)
                 try connection.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    [migration.version, migration.name, migration.checksum])
+                    [migration.version, migration.name, migration.checksum]
+                )
                 try connection.simpleQuery("COMMIT")
             } catch {
                 if connection.transactionState != .idle {
@@ -168,7 +174,8 @@ public struct Migrator: Sendable {
             }
             logger.info(
                 "postgres migration applied",
-                metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+                metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"]
+            )
             newlyApplied.append(migration)
         }
         return newlyApplied

@@ -24,3 +24,15 @@ public struct PostgresConfiguration: Sendable {
         self.applicationName = applicationName
     }
 }
+
+extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Everything but the connection string, which may hold a password.
+    public var description: String {
+        "PostgresConfiguration(connectionString: <redacted>, poolSize: \(poolSize), statementTimeout: \(statementTimeout), "
+            + "connectTimeout: \(connectTimeout), acquireTimeout: \(acquireTimeout), applicationName: \(applicationName))"
+    }
+
+    public var debugDescription: String {
+        description
+    }
+}

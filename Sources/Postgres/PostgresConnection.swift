@@ -2,11 +2,11 @@ internal import CLibPQ
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One libpq connection (`PGconn`), closed when the object goes away.
@@ -79,7 +79,9 @@ public final class PostgresConnection: Sendable {
             connection.close()
             throw DatabaseError(
                 kind: error.kind == .connectionLost ? .connectionFailed : error.kind,
-                sqlState: error.sqlState, serverMessage: error.serverMessage)
+                sqlState: error.sqlState,
+                serverMessage: error.serverMessage
+            )
         }
         return connection
     }
@@ -100,14 +102,19 @@ public final class PostgresConnection: Sendable {
     /// Runs one statement with text-format parameters (`$1`, `$2`, ...; `nil` is SQL NULL) and
     /// returns its rows. The statement is prepared on first use and reused by name afterwards.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [(any PostgresBindable)?] = []) throws(DatabaseError)
+    public func query(
+        _ sql: String,
+        _ parameters: [(any PostgresBindable)?] = []
+    ) throws(DatabaseError)
         -> PostgresRows
     {
         let texts = parameters.map { $0?.postgresText }
         for (position, text) in texts.enumerated() where text?.utf8.contains(0) == true {
             throw DatabaseError(
-                kind: .server, sqlState: "22021",
-                serverMessage: "parameter $\(position + 1) contains a NUL byte, which PostgreSQL text cannot hold")
+                kind: .server,
+                sqlState: "22021",
+                serverMessage: "parameter $\(position + 1) contains a NUL byte, which PostgreSQL text cannot hold"
+            )
         }
         return try state.withLock { (state: inout State) throws(DatabaseError) -> PostgresRows in
             guard let handle = state.handle else {
@@ -116,7 +123,7 @@ public final class PostgresConnection: Sendable {
             let wasCached = state.statements[sql] != nil
             do throws(DatabaseError) {
                 return try Self.executePrepared(handle, &state, sql, texts)
-            } catch where wasCached && error.sqlState == .featureNotSupported {
+            } catch  where wasCached && error.sqlState == .featureNotSupported {
                 // "cached plan must not change result type": the schema changed under a cached
                 // statement. Forget it; outside a transaction it is safe to prepare it again now.
                 state.statements[sql] = nil
@@ -148,7 +155,10 @@ public final class PostgresConnection: Sendable {
     }
 
     private static func executePrepared(
-        _ handle: OpaquePointer, _ state: inout State, _ sql: String, _ parameters: [String?]
+        _ handle: OpaquePointer,
+        _ state: inout State,
+        _ sql: String,
+        _ parameters: [String?]
     ) throws(DatabaseError) -> PostgresRows {
         let name: String
         if let cached = state.statements[sql] {
@@ -263,7 +273,9 @@ public final class PostgresConnection: Sendable {
     /// Throws unless `result` has one of the accepted statuses; returns it non-nil otherwise.
     @discardableResult
     private static func check(
-        _ result: OpaquePointer?, _ handle: OpaquePointer, accepting accepted: [ExecStatusType]
+        _ result: OpaquePointer?,
+        _ handle: OpaquePointer,
+        accepting accepted: [ExecStatusType]
     ) throws(DatabaseError) -> OpaquePointer {
         guard let result else {
             let lost = PQstatus(handle) != CONNECTION_OK
@@ -350,7 +362,8 @@ private func withCStringArrays<R>(
 
 /// Calls `body` with an array of C strings (NULL for `nil`), valid only during the call.
 private func withOptionalCStrings<R>(
-    _ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
+    _ strings: [String?],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
 ) -> R {
     // One buffer holds every string, NUL-terminated, so there is a single allocation to free.
     var offsets: [Int?] = []

@@ -74,7 +74,10 @@ public final class PostgresPool: Sendable, Service {
             }
             switch outcome {
             case .deadBeforeUse:
-                continue
+                deadConnections += 1
+                if deadConnections > configuration.poolSize {
+                    throw DatabaseError(kind: .connectionLost, serverMessage: "every pooled connection was closed by the server")
+                }
             case .finished(.success(.committed(let value))):
                 return value
             case .finished(.success(.deadAtBegin(let error))):
@@ -91,7 +94,8 @@ public final class PostgresPool: Sendable, Service {
                 }
                 logger.debug(
                     "postgres transaction retried",
-                    metadata: ["db.sqlstate": "\(databaseError.sqlState?.rawValue ?? "")", "db.attempt": "\(attempt)"])
+                    metadata: ["db.sqlstate": "\(databaseError.sqlState?.rawValue ?? "")", "db.attempt": "\(attempt)"]
+                )
                 try await Task.sleep(for: Self.backoff(attempt: attempt))
                 attempt += 1
             }
@@ -142,8 +146,16 @@ public final class PostgresPool: Sendable, Service {
             waiter.continuation.resume(throwing: DatabaseError(kind: .closed))
         }
         let idle = closing.idle
-        if await onThreadPool({ idle.forEach { $0.close() } }) == nil {
-            idle.forEach { $0.close() }
+        let closedOnThreadPool = await onThreadPool { () -> Bool in
+            for connection in idle {
+                connection.close()
+            }
+            return true
+        }
+        if closedOnThreadPool == nil {
+            for connection in idle {
+                connection.close()
+            }
         }
         do {
             try await threadPool.shutdownGracefully()
@@ -278,6 +290,8 @@ public final class PostgresPool: Sendable, Service {
             abandonWaiter(id: id)
             do {
                 if let second = try await group.next(), let grant = second {
+                    // Granted just before it was abandoned: drop the abandonment marker.
+                    state.withLock { _ = $0.abandonedWaiters.remove(id) }
                     return grant
                 }
             } catch let error as DatabaseError where error.kind == .closed {
@@ -392,7 +406,7 @@ public final class PostgresPool: Sendable, Service {
     ) throws -> TransactionOutcome<T> {
         do {
             try connection.simpleQuery(isolation.beginStatement)
-        } catch where error.kind == .connectionLost {
+        } catch  where error.kind == .connectionLost {
             return .deadAtBegin(error)
         }
         do {
@@ -400,8 +414,10 @@ public final class PostgresPool: Sendable, Service {
             if connection.transactionState == .failedTransaction {
                 // COMMIT would silently roll back: report the error that `body` swallowed.
                 throw DatabaseError(
-                    kind: .server, sqlState: .inFailedSQLTransaction,
-                    serverMessage: "a statement failed inside the transaction; it was rolled back")
+                    kind: .server,
+                    sqlState: .inFailedSQLTransaction,
+                    serverMessage: "a statement failed inside the transaction; it was rolled back"
+                )
             }
             try connection.simpleQuery("COMMIT")
             return .committed(value)

@@ -27,7 +27,8 @@ enum PostgresTimestamp {
         let era = year <= 0 ? " BC" : ""
         text += pad(year <= 0 ? 1 - year : year, 4)
         text += "-" + pad(month, 2) + "-" + pad(day, 2)
-        text += "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":"
+        text +=
+            "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":"
             + pad(secondOfDay % 60, 2)
         text += "." + pad(fraction, 6) + "Z" + era
         return text
@@ -104,7 +105,8 @@ enum PostgresTimestamp {
         let total =
             (days * 86_400 + secondsOfDay - offsetSeconds) * microsecondsPerSecond + fraction
         return Date(
-            timeIntervalSinceReferenceDate: Double(total - referenceDateMicroseconds) / 1_000_000)
+            timeIntervalSinceReferenceDate: Double(total - referenceDateMicroseconds) / 1_000_000
+        )
     }
 
     // MARK: - Calendar arithmetic (days since 1970-01-01, proleptic Gregorian)

@@ -98,7 +98,8 @@ struct IdempotencyPruner: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Graceful shutdown cancels the sleep; that is this service's normal end.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     let pruned = try await store.prune()

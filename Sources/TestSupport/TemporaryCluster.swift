@@ -1,11 +1,12 @@
+import Dispatch
 public import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// A throwaway PostgreSQL cluster for tests that stop and start the server: `initdb` into a
@@ -61,7 +62,9 @@ public final class TemporaryCluster: Sendable {
         let cluster = TemporaryCluster(directory: directory, port: try freePort(), binaries: binaries)
         do {
             try await cluster.runServerCommand(
-                "initdb", ["-D", cluster.dataDirectory, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+                "initdb",
+                ["-D", cluster.dataDirectory, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]
+            )
             try await cluster.startServer()
         } catch {
             await cluster.destroy()
@@ -100,35 +103,62 @@ public final class TemporaryCluster: Sendable {
         }
     }
 
-    /// Runs a process to completion without blocking a thread; output goes to `output`.
+    /// Runs a process to completion; its output goes to `output`.
+    ///
+    /// Spawned with `posix_spawn` and reaped with `waitpid` on a dispatch thread rather than with
+    /// Foundation's `Process`, which on Linux notices termination through a descriptor that the
+    /// daemonized server inherits, so `pg_ctl start` would never be seen to finish.
     private static func run(_ executable: String, _ arguments: [String], output: URL) async throws {
-        guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
+        let descriptor = open(output.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
             throw Failure(description: "could not create \(output.path)")
         }
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { process in
-                continuation.resume(returning: process.terminationStatus)
-            }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
+        defer { close(descriptor) }
+
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        #else
+        var actions = posix_spawn_file_actions_t()
+        #endif
+        guard posix_spawn_file_actions_init(&actions) == 0 else {
+            throw Failure(description: "posix_spawn_file_actions_init failed")
+        }
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+        posix_spawn_file_actions_adddup2(&actions, descriptor, 2)
+
+        let argumentStrings = ([executable] + arguments).map { strdup($0) }
+        defer {
+            for string in argumentStrings {
+                free(string)
             }
         }
-        guard status == 0 else {
+        guard argumentStrings.allSatisfy({ $0 != nil }) else {
+            throw Failure(description: "out of memory spawning \(executable)")
+        }
+        var argv = argumentStrings + [nil]
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "could not start \(executable): error \(spawned)")
+        }
+
+        let child = pid
+        let status: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+        // Exited normally (low 7 bits zero) with exit code 0.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             throw Failure(
                 description: "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.joined(separator: " ")) "
-                    + "exited with \(status): \(text.suffix(2000))")
+                    + "failed (wait status \(status)): \(text.suffix(2000))"
+            )
         }
     }
 
@@ -153,15 +183,16 @@ public final class TemporaryCluster: Sendable {
             return URL(fileURLWithPath: String(folder))
         }
         throw Failure(
-            description: "PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql or set PROVISIONER_POSTGRES_BIN")
+            description: "PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql or set PROVISIONER_POSTGRES_BIN"
+        )
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
     private static func freePort() throws -> Int {
         #if canImport(Glibc) || canImport(Musl)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else {
             throw Failure(description: "could not open a socket to find a free port")

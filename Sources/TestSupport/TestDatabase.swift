@@ -19,7 +19,8 @@ public enum TestDatabase {
                     \(environmentVariable) is not set: database tests need a PostgreSQL server. Start one and \
                     export \(environmentVariable)=postgresql://postgres@127.0.0.1:5432/postgres (any libpq \
                     connection string) before running the tests.
-                    """)
+                    """
+            )
         }
         return value
     }
@@ -48,7 +49,8 @@ public enum TestDatabase {
         let connectionString = appendingSearchPath(schema, to: base)
         let pool = PostgresPool(
             configuration: PostgresConfiguration(connectionString: connectionString, poolSize: poolSize),
-            logger: logger)
+            logger: logger
+        )
         let result: Result<T, any Error>
         do {
             if migrate {
@@ -89,7 +91,9 @@ public enum TestDatabase {
 
     private static func administer(_ connectionString: String, logger: Logger, _ sql: String) async throws {
         let pool = PostgresPool(
-            configuration: PostgresConfiguration(connectionString: connectionString, poolSize: 1), logger: logger)
+            configuration: PostgresConfiguration(connectionString: connectionString, poolSize: 1),
+            logger: logger
+        )
         do {
             try await pool.withConnection { try $0.simpleQuery(sql) }
         } catch {

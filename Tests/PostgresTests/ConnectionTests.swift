@@ -15,7 +15,9 @@ struct ConnectionTests {
                 let first = try connection.query(sql, [1])
                 let second = try connection.query(sql, [2])
                 let prepared = try connection.query(
-                    "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement = $1", [sql])
+                    "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement = $1",
+                    [sql]
+                )
                 return (
                     try first.first?.decode(Int.self, "answer"),
                     try second.first?.decode(Int.self, "answer"),
@@ -27,7 +29,9 @@ struct ConnectionTests {
             #expect(counts.2 == 1)
             // A later lease of the same pooled connection still finds it prepared once.
             let later = try await pool.query(
-                "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement = $1", [sql])
+                "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement = $1",
+                [sql]
+            )
             #expect(try later.first?.decode(Int.self, "statements") == 1)
         }
     }
@@ -36,7 +40,8 @@ struct ConnectionTests {
         try await TestDatabase.withSchema(migrate: false) { pool, _ in
             try await pool.withConnection { connection in
                 try connection.simpleQuery(
-                    "CREATE TABLE tenants (slug text NOT NULL, CONSTRAINT tenants_slug_key UNIQUE (slug))")
+                    "CREATE TABLE tenants (slug text NOT NULL, CONSTRAINT tenants_slug_key UNIQUE (slug))"
+                )
                 try connection.execute("INSERT INTO tenants (slug) VALUES ($1)", ["acme"])
             }
             let error = await #expect(throws: DatabaseError.self) {
@@ -63,7 +68,8 @@ struct ConnectionTests {
                         size int CONSTRAINT children_size_check CHECK (size > 0)
                     );
                     INSERT INTO parents VALUES (1);
-                    """)
+                    """
+                )
             }
             let foreignKey = await #expect(throws: DatabaseError.self) {
                 try await pool.query("INSERT INTO children (parent_id, size) VALUES ($1, $2)", [2, 1])
@@ -91,8 +97,12 @@ struct ConnectionTests {
         let connectionString = try TestDatabase.baseConnectionString()
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: connectionString, poolSize: 1, statementTimeout: .milliseconds(200)),
-            logger: logger)
+                connectionString: connectionString,
+                poolSize: 1,
+                statementTimeout: .milliseconds(200)
+            ),
+            logger: logger
+        )
         do {
             let started = ContinuousClock.now
             let error = await #expect(throws: DatabaseError.self) {
@@ -115,10 +125,13 @@ struct ConnectionTests {
         try await TestDatabase.withSchema(migrate: false) { _, schemaConnectionString in
             // The schema connection string carries options=-csearch_path=...: it must survive our defaults.
             let base = try TestDatabase.baseConnectionString()
-            let uri = TestDatabase.appendingSearchPath("uri_schema", to: base)
+            let isURI = base.hasPrefix("postgresql://") || base.hasPrefix("postgres://")
+            let uriBase = isURI ? base : try await Self.uriForm(of: base, logger: logger)
+            let keyValueBase = isURI ? try Self.keyValueForm(of: base) : base
+            let uri = TestDatabase.appendingSearchPath("uri_schema", to: uriBase)
             let separator = uri.contains("?") ? "&" : "?"
             let uriWithName = uri + separator + "application_name=from_uri"
-            let keyValue = try Self.keyValueForm(of: base) + " application_name=from_key_value options='-csearch_path=kv_schema'"
+            let keyValue = keyValueBase + " application_name=from_key_value options='-csearch_path=kv_schema'"
 
             for (connectionString, expectedName, expectedPath) in [
                 (uriWithName, "from_uri", "uri_schema"),
@@ -127,15 +140,18 @@ struct ConnectionTests {
             ] {
                 let pool = PostgresPool(
                     configuration: PostgresConfiguration(connectionString: connectionString, poolSize: 1),
-                    logger: logger)
+                    logger: logger
+                )
                 let result: Result<(String, String, String), any Error>
                 do {
                     let row = try #require(
                         try await pool.query(
                             "SELECT current_setting('application_name') AS name, current_setting('search_path') AS path, current_setting('TimeZone') AS zone"
-                        ).first)
+                        ).first
+                    )
                     result = .success(
-                        (try row.decode(String.self, "name"), try row.decode(String.self, "path"), try row.decode(String.self, "zone")))
+                        (try row.decode(String.self, "name"), try row.decode(String.self, "path"), try row.decode(String.self, "zone"))
+                    )
                 } catch {
                     result = .failure(error)
                 }
@@ -155,8 +171,11 @@ struct ConnectionTests {
     @Test func unreachableServerFailsFastAsUnavailable() async throws {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: "postgresql://postgres:secret-password@127.0.0.1:1/postgres", poolSize: 1),
-            logger: logger)
+                connectionString: "postgresql://postgres:secret-password@127.0.0.1:1/postgres",
+                poolSize: 1
+            ),
+            logger: logger
+        )
         let error = await #expect(throws: DatabaseError.self) {
             try await pool.query("SELECT 1")
         }
@@ -167,16 +186,43 @@ struct ConnectionTests {
         await pool.close()
     }
 
-    /// `postgresql://user@host:port/db` to `host=... port=... user=... dbname=...`.
+    /// A URI reaching the same server, user and database as a key/value string (over TCP).
+    static func uriForm(of keyValue: String, logger: Logger) async throws -> String {
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(connectionString: keyValue, poolSize: 1),
+            logger: logger
+        )
+        let row: PostgresRow?
+        do {
+            row = try await pool.query(
+                "SELECT coalesce(host(inet_server_addr()), '127.0.0.1') AS host, coalesce(inet_server_port(), current_setting('port')::int) AS port, current_user AS role, current_database() AS database"
+            ).first
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+        let server = try #require(row)
+        return "postgresql://\(try server.decode(String.self, "role"))@\(try server.decode(String.self, "host")):"
+            + "\(try server.decode(Int.self, "port"))/\(try server.decode(String.self, "database"))"
+    }
+
+    /// `postgresql://user@host:port/db?k=v` to `host='...' port='...' user='...' dbname='...' k='v'`.
     static func keyValueForm(of uri: String) throws -> String {
         let components = try #require(URLComponents(string: uri))
-        var parts: [String] = []
-        if let host = components.host { parts.append("host=\(host)") }
-        if let port = components.port { parts.append("port=\(port)") }
-        if let user = components.user { parts.append("user=\(user)") }
-        if let password = components.password { parts.append("password=\(password)") }
+        var pairs: [(String, String)] = []
+        if let host = components.host, !host.isEmpty { pairs.append(("host", host)) }
+        if let port = components.port { pairs.append(("port", String(port))) }
+        if let user = components.user { pairs.append(("user", user)) }
+        if let password = components.password { pairs.append(("password", password)) }
         let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        if !database.isEmpty { parts.append("dbname=\(database)") }
-        return parts.joined(separator: " ")
+        if !database.isEmpty { pairs.append(("dbname", database)) }
+        for item in components.queryItems ?? [] {
+            pairs.append((item.name, item.value ?? ""))
+        }
+        return pairs.map { key, value in
+            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            return "\(key)='\(escaped)'"
+        }.joined(separator: " ")
     }
 }

@@ -29,14 +29,19 @@ struct MigratorTests {
     ]
 
     @Test func checksumIsSHA256OfTheFileBytes() async throws {
-        let long = String(repeating: "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", count: 37)
+        let long = String(
+            repeating: "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+            count: 37
+        )
         try await Self.withFolder(["0001_abc.sql": "abc", "0002_empty.sql": "", "0003_long.sql": long]) { folder in
             try await TestDatabase.withSchema(migrate: false) { pool, _ in
                 let migrations = try Migrator(pool: pool, directory: folder, logger: logger).available()
-                #expect(migrations.map(\.checksum).prefix(2) == [
-                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                ])
+                #expect(
+                    migrations.map(\.checksum).prefix(2) == [
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    ]
+                )
                 // Cross-check a multi-block input with PostgreSQL's own sha256().
                 let expected = try await pool.query("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') AS digest", [long])
                     .first?.decode(String.self, "digest")
@@ -228,14 +233,19 @@ struct MigratorTests {
             try await TestDatabase.withSchema(migrate: false) { _, connectionString in
                 let pool = PostgresPool(
                     configuration: PostgresConfiguration(
-                        connectionString: connectionString, poolSize: 1, statementTimeout: .milliseconds(200)),
-                    logger: logger)
+                        connectionString: connectionString,
+                        poolSize: 1,
+                        statementTimeout: .milliseconds(200)
+                    ),
+                    logger: logger
+                )
                 let result: Result<String?, any Error>
                 do {
                     try await Migrator(pool: pool, directory: folder, logger: logger).apply()
                     result = .success(
                         try await pool.query("SELECT current_setting('statement_timeout') AS timeout").first?
-                            .decode(String.self, "timeout"))
+                            .decode(String.self, "timeout")
+                    )
                 } catch {
                     result = .failure(error)
                 }
@@ -252,6 +262,16 @@ struct MigratorTests {
             #expect(throws: MigrationError.self) {
                 try Migrator(pool: pool, directory: folder, logger: logger).available()
             }
+        }
+    }
+
+    @Test func repositoryMigrationsApplyToAFreshSchema() async throws {
+        try await TestDatabase.withSchema(migrate: true) { pool, _ in
+            let directory = TestDatabase.repositoryRoot.appendingPathComponent("migrations")
+            let migrator = Migrator(pool: pool, directory: directory, logger: logger)
+            let latest = try migrator.available().last?.version ?? 0
+            #expect(latest > 0)
+            #expect(try await migrator.status() == .current(version: latest))
         }
     }
 }

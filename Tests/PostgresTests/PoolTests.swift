@@ -42,18 +42,23 @@ struct PoolTests {
         let applicationName = "pool_size_\(UInt32.random(in: 0...UInt32.max))"
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: try TestDatabase.baseConnectionString(), poolSize: 2, applicationName: applicationName),
-            logger: logger)
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 2,
+                applicationName: applicationName
+            ),
+            logger: logger
+        )
         let counts = LockedValue<[Int]>([])
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<6 {
                     group.addTask {
                         try await pool.withConnection { connection in
-                            let count = try connection.query(
-                                "SELECT count(*) AS connections FROM pg_stat_activity WHERE application_name = $1",
-                                [applicationName]
-                            ).first?.decode(Int.self, "connections") ?? 0
+                            let count =
+                                try connection.query(
+                                    "SELECT count(*) AS connections FROM pg_stat_activity WHERE application_name = $1",
+                                    [applicationName]
+                                ).first?.decode(Int.self, "connections") ?? 0
                             counts.withLock { $0.append(count) }
                             try connection.simpleQuery("SELECT pg_sleep(0.05)")
                         }
@@ -73,9 +78,12 @@ struct PoolTests {
     @Test func waitingLongerThanAcquireTimeoutFailsWithPoolTimeout() async throws {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: try TestDatabase.baseConnectionString(), poolSize: 1,
-                acquireTimeout: .milliseconds(300)),
-            logger: logger)
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 1,
+                acquireTimeout: .milliseconds(300)
+            ),
+            logger: logger
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await pool.withConnection { try $0.simpleQuery("SELECT pg_sleep(1.5)") }
@@ -102,8 +110,12 @@ struct PoolTests {
     @Test func releasedConnectionGoesToTheWaiterInsteadOfTimingOut() async throws {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: try TestDatabase.baseConnectionString(), poolSize: 1, acquireTimeout: .seconds(5)),
-            logger: logger)
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 1,
+                acquireTimeout: .seconds(5)
+            ),
+            logger: logger
+        )
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
             for value in 0..<5 {
                 group.addTask {
@@ -123,7 +135,8 @@ struct PoolTests {
     @Test func closedPoolRefusesWorkAndCloseIsIdempotent() async throws {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(connectionString: try TestDatabase.baseConnectionString(), poolSize: 2),
-            logger: logger)
+            logger: logger
+        )
         _ = try await pool.query("SELECT 1")
         await pool.close()
         await pool.close()
@@ -138,8 +151,12 @@ struct PoolTests {
     @Test func closeFailsWaitersAndLetsRunningWorkFinish() async throws {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: try TestDatabase.baseConnectionString(), poolSize: 1, acquireTimeout: .seconds(10)),
-            logger: logger)
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 1,
+                acquireTimeout: .seconds(10)
+            ),
+            logger: logger
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let value = try await pool.withConnection { connection in
@@ -164,5 +181,20 @@ struct PoolTests {
             try await group.waitForAll()
         }
         #expect(pool.statistics.open == 0)
+    }
+
+    @Test func runningPoolClosesWhenItsServiceTaskEnds() async throws {
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(connectionString: try TestDatabase.baseConnectionString(), poolSize: 1),
+            logger: logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pool.run() }
+            #expect(try await pool.query("SELECT 1 AS one").first?.decode(Int.self, "one") == 1)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        let error = await #expect(throws: DatabaseError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.kind == .closed)
     }
 }

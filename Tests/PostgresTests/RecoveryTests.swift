@@ -11,9 +11,14 @@ struct RecoveryTests {
         let cluster = try await TemporaryCluster.start()
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
-                connectionString: cluster.connectionString, poolSize: 3, statementTimeout: .seconds(2),
-                connectTimeout: .seconds(2), acquireTimeout: .seconds(2)),
-            logger: Logger(label: "recovery-test"))
+                connectionString: cluster.connectionString,
+                poolSize: 3,
+                statementTimeout: .seconds(2),
+                connectTimeout: .seconds(2),
+                acquireTimeout: .seconds(2)
+            ),
+            logger: Logger(label: "recovery-test")
+        )
         do {
             try await exercise(pool: pool, cluster: cluster)
         } catch {

@@ -86,7 +86,8 @@ struct TransactionTests {
                     group.addTask {
                         try await pool.transaction(isolation: .serializable) { connection in
                             attempts.withLock { $0 += 1 }
-                            let value = try connection.query("SELECT value FROM counters WHERE id = 1")
+                            let value =
+                                try connection.query("SELECT value FROM counters WHERE id = 1")
                                 .first?.decode(Int.self, "value") ?? -1
                             // Hold the snapshot long enough for the other writers to read the same value.
                             try connection.simpleQuery("SELECT pg_sleep(0.2)")

@@ -51,8 +51,12 @@ struct ValueFormatTests {
 
     @Test func errorDescriptionCarriesNoServerText() {
         let error = DatabaseError(
-            kind: .server, sqlState: .uniqueViolation, constraint: "tenants_slug_key", table: "tenants",
-            serverMessage: "duplicate key value violates unique constraint: Key (slug)=(secret-acme) already exists")
+            kind: .server,
+            sqlState: .uniqueViolation,
+            constraint: "tenants_slug_key",
+            table: "tenants",
+            serverMessage: "duplicate key value violates unique constraint: Key (slug)=(secret-acme) already exists"
+        )
         #expect(error.description == "DatabaseError(server, sqlstate 23505, constraint tenants_slug_key)")
         #expect(!error.isUnavailable)
     }
@@ -73,5 +77,11 @@ struct ValueFormatTests {
     ])
     func unavailabilityIsClassifiedFromKindAndSQLState(error: DatabaseError, unavailable: Bool) {
         #expect(error.isUnavailable == unavailable)
+    }
+
+    @Test func configurationDescriptionHidesTheConnectionString() {
+        let configuration = PostgresConfiguration(connectionString: "postgresql://app:hunter2@db.internal/catalog")
+        #expect(!"\(configuration)".contains("hunter2"))
+        #expect(!String(reflecting: configuration).contains("hunter2"))
     }
 }

@@ -39,7 +39,8 @@ struct ValueRoundTripTests {
         try await TestDatabase.withSchema(migrate: false) { pool, _ in
             let rows = try await pool.query(
                 "SELECT $1::bigint AS big_max, $2::bigint AS big_min, $3::int AS int_max, $4::int AS int_min, $5::bigint AS int64",
-                [Int.max, Int.min, Int32.max, Int32.min, Int64(-42)])
+                [Int.max, Int.min, Int32.max, Int32.min, Int64(-42)]
+            )
             let row = try #require(rows.first)
             #expect(try row.decode(Int.self, "big_max") == Int.max)
             #expect(try row.decode(Int.self, "big_min") == Int.min)
@@ -101,7 +102,8 @@ struct ValueRoundTripTests {
             let row = try #require(
                 try await pool.query(
                     "SELECT timestamptz '2026-11-22 18:54:06.123456+01' AS fractional, timestamptz '2026-11-22 17:54:06Z' AS whole, current_setting('TimeZone') AS zone"
-                ).first)
+                ).first
+            )
             #expect(try row.decode(String.self, "zone") == "UTC")
             #expect(try row.decode(Date.self, "fractional").postgresText == "2026-11-22T17:54:06.123456Z")
             #expect(try row.decode(Date.self, "whole").postgresText == "2026-11-22T17:54:06.000000Z")
@@ -113,7 +115,8 @@ struct ValueRoundTripTests {
             let bytes = (0...255).map { UInt8($0) } + [0, 0, 255]
             let row = try #require(
                 try await pool.query("SELECT $1::bytea AS raw, $2::bytea AS data, length($1::bytea) AS length", [bytes, Data(bytes)])
-                    .first)
+                    .first
+            )
             #expect(try row.decode([UInt8].self, "raw") == bytes)
             #expect(try row.decode(Data.self, "data") == Data(bytes))
             #expect(try row.decode(Int.self, "length") == bytes.count)
@@ -133,7 +136,8 @@ struct ValueRoundTripTests {
         try await TestDatabase.withSchema(migrate: false) { pool, _ in
             let missing: String? = nil
             let row = try #require(
-                try await pool.query("SELECT $1::text AS a, $2::int AS b, $1::text IS NULL AS a_is_null", [missing, nil]).first)
+                try await pool.query("SELECT $1::text AS a, $2::int AS b, $1::text IS NULL AS a_is_null", [missing, nil]).first
+            )
             #expect(row.isNull("a"))
             #expect(row.isNull("b"))
             #expect(try row.decode(Bool.self, "a_is_null"))

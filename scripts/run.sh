@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs Provisioner locally on a fresh machine, with nothing else to do first:
+# system packages, a debug build, a private PostgreSQL cluster, a master key,
+# migrations, development signing keys, then `provisioner serve` in the
+# foreground. Ctrl-C stops the server and then the cluster.
+#
+# Environment (all optional):
+#   PROVISIONER_DATA_DIR     state folder (default ./.data)
+#   PROVISIONER_LISTEN       host:port (default 127.0.0.1:8080)
+#   PROVISIONER_PG_PORT      port of the private cluster (default 54329)
+#   PROVISIONER_SKIP_BUILD=1 use the existing .build/debug/provisioner
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+"$ROOT/scripts/ensure-deps.sh" --no-venv
+
+if [[ "${PROVISIONER_SKIP_BUILD:-0}" != "1" ]]; then
+    swift build --product provisioner
+fi
+BIN="$ROOT/.build/debug/provisioner"
+[[ -x "$BIN" ]] || { echo "run.sh: $BIN not found (build failed?)" >&2; exit 1; }
+
+DATA="${PROVISIONER_DATA_DIR:-./.data}"
+mkdir -p "$DATA"
+DATA="$(cd "$DATA" && pwd)"
+CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+PG_DIR="$DATA/postgres"
+
+"$CLUSTER" init "$PG_DIR" "${PROVISIONER_PG_PORT:-54329}"
+"$CLUSTER" start "$PG_DIR" ${PROVISIONER_PG_PORT:+"$PROVISIONER_PG_PORT"}
+
+serve_pid=""
+# shellcheck disable=SC2317  # invoked through trap
+cleanup() {
+    trap - INT TERM EXIT
+    if [[ -n "$serve_pid" ]] && kill -0 "$serve_pid" 2>/dev/null; then
+        kill -TERM "$serve_pid" 2>/dev/null || true
+        wait "$serve_pid" 2>/dev/null || true
+    fi
+    "$CLUSTER" stop "$PG_DIR" || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+MASTER_KEY="$DATA/master.key"
+if [[ ! -s "$MASTER_KEY" ]]; then
+    (umask 077 && openssl rand -base64 32 >"$MASTER_KEY")
+fi
+chmod 0600 "$MASTER_KEY"
+
+export DATABASE_URL
+DATABASE_URL="$("$CLUSTER" url "$PG_DIR")"
+export PROVISIONER_DATA_DIR="$DATA"
+export PROVISIONER_MIGRATIONS_DIR="${PROVISIONER_MIGRATIONS_DIR:-$ROOT/migrations}"
+export PROVISIONER_OPENAPI_FILE="${PROVISIONER_OPENAPI_FILE:-$ROOT/openapi/openapi.yaml}"
+export PROVISIONER_MASTER_KEY_FILE="$MASTER_KEY"
+export PROVISIONER_LISTEN="${PROVISIONER_LISTEN:-127.0.0.1:8080}"
+export PROVISIONER_JWT_ISSUER=provisioner-dev
+export PROVISIONER_JWT_AUDIENCE=provisioner
+
+"$BIN" migrate
+jwks="$("$BIN" dev-keys | tail -n 1)"
+export PROVISIONER_JWKS="${jwks:-$DATA/dev/jwks.json}"
+
+rel_bin="${BIN#"$ROOT"/}"
+cat <<BANNER
+
+  Provisioner is starting on http://$PROVISIONER_LISTEN  (Ctrl-C stops it and its database)
+
+  Mint a development token (roles: platform-admin platform-operator org-admin
+  org-operator org-viewer auditor; org roles also take --org SLUG):
+    PROVISIONER_DATA_DIR=$DATA $rel_bin dev-token --role platform-admin
+
+  Try it:
+    TOKEN=\$(PROVISIONER_DATA_DIR=$DATA $rel_bin dev-token --role platform-admin)
+    curl -s -H "Authorization: Bearer \$TOKEN" http://$PROVISIONER_LISTEN/v1/plans
+
+BANNER
+
+"$BIN" serve &
+serve_pid=$!
+set +e
+wait "$serve_pid"
+status=$?
+set -e
+serve_pid=""
+exit "$status"

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. swift tests      swift build --build-tests && swift test, against a
+#                       throwaway PostgreSQL cluster (PROVISIONER_TEST_DATABASE_URL)
+#   2. docker lint      hadolint docker/Dockerfile
+#   3. compose config   docker-compose -f docker/compose.yaml config -q (no engine needed)
+#   4. api fuzz         scripts/api-fuzz.sh (schemathesis against openapi/)
+#   5. fault            scripts/fault-postgres-restart.sh
+# Every stage runs even when an earlier one failed; a missing tool is a failure.
+# Ends with "N passed, M failed" and a non-zero exit when anything failed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+"$ROOT/scripts/ensure-deps.sh"
+export PATH="$ROOT/.tools/venv/bin:$PATH"
+
+CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/provisioner-test.XXXXXX")"
+chmod 0755 "$TMP" # the postgres user must traverse it when we are root
+PG_DIR="$TMP/pg"
+
+# shellcheck disable=SC2317  # invoked through trap
+cleanup() {
+    "$CLUSTER" stop "$PG_DIR" >/dev/null 2>&1 || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+PG_PORT="$(free_port)"
+POSTGRES_CLUSTER_EPHEMERAL=1 "$CLUSTER" init "$PG_DIR" "$PG_PORT"
+"$CLUSTER" start "$PG_DIR"
+PROVISIONER_TEST_DATABASE_URL="$("$CLUSTER" url "$PG_DIR")"
+export PROVISIONER_TEST_DATABASE_URL
+
+passed=0
+failed=0
+results=()
+
+# run_stage NAME COMMAND...: runs a stage, records its outcome, never aborts.
+run_stage() {
+    local name="$1"
+    shift
+    printf '\n==> stage: %s\n' "$name"
+    local start=$SECONDS rc=0
+    "$@" || rc=$?
+    local took=$((SECONDS - start))
+    if [[ "$rc" -eq 0 ]]; then
+        passed=$((passed + 1))
+        results+=("PASS  $name (${took}s)")
+    else
+        failed=$((failed + 1))
+        results+=("FAIL  $name (exit $rc, ${took}s)")
+    fi
+    printf '==> stage %s: exit %s after %ss\n' "$name" "$rc" "$took"
+}
+
+require_tool() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "test.sh: required tool '$1' not found (scripts/ensure-deps.sh should install it)" >&2
+        return 127
+    fi
+}
+
+built=0
+stage_swift_tests() {
+    swift build --build-tests || return $?
+    built=1
+    swift test
+}
+
+stage_docker_lint() {
+    require_tool hadolint || return $?
+    hadolint docker/Dockerfile
+}
+
+stage_compose_config() {
+    require_tool docker-compose || return $?
+    docker-compose -f docker/compose.yaml config -q
+}
+
+provisioner_bin() {
+    local bin
+    bin="$(swift build --show-bin-path)/provisioner"
+    if [[ "$built" -ne 1 || ! -x "$bin" ]]; then
+        echo "test.sh: no built provisioner binary (the swift build failed)" >&2
+        return 1
+    fi
+    printf '%s\n' "$bin"
+}
+
+stage_api_fuzz() {
+    local script="$ROOT/scripts/api-fuzz.sh" bin
+    [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
+    bin="$(provisioner_bin)" || return 1
+    PGOPTIONS='-c client_min_messages=warning' \
+        "$CLUSTER" psql "$PG_DIR" -- -q -v ON_ERROR_STOP=1 \
+        -c 'DROP DATABASE IF EXISTS fuzz' -c 'CREATE DATABASE fuzz' || return 1
+    PROVISIONER_BIN="$bin" \
+        FUZZ_DATABASE_URL="${PROVISIONER_TEST_DATABASE_URL%/*}/fuzz" \
+        "$script"
+}
+
+stage_fault() {
+    local script="$ROOT/scripts/fault-postgres-restart.sh" bin
+    [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
+    bin="$(provisioner_bin)" || return 1
+    PROVISIONER_BIN="$bin" "$script"
+}
+
+run_stage "swift tests" stage_swift_tests
+run_stage "docker lint" stage_docker_lint
+run_stage "compose config" stage_compose_config
+run_stage "api fuzz" stage_api_fuzz
+run_stage "fault postgres restart" stage_fault
+
+printf '\n==> summary\n'
+printf '  %s\n' "${results[@]}"
+printf '%s passed, %s failed\n' "$passed" "$failed"
+[[ "$failed" -eq 0 ]]
