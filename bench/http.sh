@@ -30,6 +30,8 @@ BIN="$ROOT/.build/release/provisioner"
 [[ -x "$BIN" ]] || { echo "bench: $BIN not found" >&2; exit 1; }
 
 CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/provisioner-bench.XXXXXX")"
 chmod 0755 "$TMP"
 PG_DIR="$TMP/pg"
@@ -39,10 +41,7 @@ serve_pid=""
 
 # shellcheck disable=SC2317  # invoked through trap
 cleanup() {
-    if [[ -n "$serve_pid" ]] && kill -0 "$serve_pid" 2>/dev/null; then
-        kill -TERM "$serve_pid" 2>/dev/null || true
-        wait "$serve_pid" 2>/dev/null || true
-    fi
+    stop_pid "$serve_pid"
     "$CLUSTER" stop "$PG_DIR" >/dev/null 2>&1 || true
     rm -rf "$TMP"
 }
@@ -50,44 +49,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 POSTGRES_CLUSTER_EPHEMERAL=1 "$CLUSTER" init "$PG_DIR" "$(free_port)"
 "$CLUSTER" start "$PG_DIR"
 
-(umask 077 && openssl rand -base64 32 >"$DATA/master.key")
-DATABASE_URL="$("$CLUSTER" url "$PG_DIR")"
 HTTP_PORT="$(free_port)"
-export DATABASE_URL
-export PROVISIONER_DATA_DIR="$DATA"
-export PROVISIONER_MIGRATIONS_DIR="$ROOT/migrations"
-export PROVISIONER_OPENAPI_FILE="$ROOT/openapi/openapi.yaml"
-export PROVISIONER_MASTER_KEY_FILE="$DATA/master.key"
-export PROVISIONER_LISTEN="127.0.0.1:$HTTP_PORT"
-export PROVISIONER_JWT_ISSUER=provisioner-dev
-export PROVISIONER_JWT_AUDIENCE=provisioner
 export PROVISIONER_LOG_LEVEL=warning
 export PROVISIONER_RATE_LIMIT=0 # measure the service, not the limiter
-
-"$BIN" migrate >/dev/null
-PROVISIONER_JWKS="$("$BIN" dev-keys | tail -n 1)"
-export PROVISIONER_JWKS
+provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "127.0.0.1:$HTTP_PORT" >/dev/null
 
 "$BIN" serve >"$TMP/serve.log" 2>&1 &
 serve_pid=$!
 BASE="http://127.0.0.1:$HTTP_PORT"
-for _ in $(seq 1 150); do
-    curl -fs --max-time 2 -o /dev/null "$BASE/readyz" && break
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.2
-done
-curl -fsS --max-time 2 -o /dev/null "$BASE/readyz" || {
-    echo "bench: serve not ready" >&2
-    tail -n 30 "$TMP/serve.log" >&2
-    exit 1
-}
+wait_ready "$BASE" "$serve_pid" "$TMP/serve.log"
 
 ADMIN="$("$BIN" dev-token --role platform-admin)"
 post() {

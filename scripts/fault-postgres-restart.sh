@@ -15,6 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${PROVISIONER_BIN:?set PROVISIONER_BIN to the provisioner executable}"
 [[ -x "$BIN" ]] || { echo "fault: $BIN is not executable" >&2; exit 1; }
 CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 
 TRAFFIC_SECONDS=20
 OUTAGE_SECONDS=3
@@ -31,59 +33,27 @@ loop_pid=""
 # shellcheck disable=SC2317  # invoked through trap
 cleanup() {
     if [[ -n "$loop_pid" ]]; then kill "$loop_pid" 2>/dev/null || true; fi
-    if [[ -n "$serve_pid" ]] && kill -0 "$serve_pid" 2>/dev/null; then
-        kill -TERM "$serve_pid" 2>/dev/null || true
-        wait "$serve_pid" 2>/dev/null || true
-    fi
+    stop_pid "$serve_pid"
     "$CLUSTER" stop "$PG_DIR" >/dev/null 2>&1 || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 say() { printf 'fault: %s\n' "$*"; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 PG_PORT="$(free_port)"
 "$CLUSTER" init "$PG_DIR" "$PG_PORT"
 "$CLUSTER" start "$PG_DIR"
 
-(umask 077 && openssl rand -base64 32 >"$DATA/master.key")
-DATABASE_URL="$("$CLUSTER" url "$PG_DIR")"
 HTTP_PORT="$(free_port)"
-export DATABASE_URL
-export PROVISIONER_DATA_DIR="$DATA"
-export PROVISIONER_MIGRATIONS_DIR="$ROOT/migrations"
-export PROVISIONER_OPENAPI_FILE="$ROOT/openapi/openapi.yaml"
-export PROVISIONER_MASTER_KEY_FILE="$DATA/master.key"
-export PROVISIONER_LISTEN="127.0.0.1:$HTTP_PORT"
-export PROVISIONER_JWT_ISSUER=provisioner-dev
-export PROVISIONER_JWT_AUDIENCE=provisioner
 export PROVISIONER_LOG_LEVEL="${PROVISIONER_LOG_LEVEL:-warning}"
-
-"$BIN" migrate
-PROVISIONER_JWKS="$("$BIN" dev-keys | tail -n 1)"
-export PROVISIONER_JWKS
+provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "127.0.0.1:$HTTP_PORT"
 
 "$BIN" serve >"$TMP/serve.log" 2>&1 &
 serve_pid=$!
 BASE="http://127.0.0.1:$HTTP_PORT"
 
-ready=0
-for _ in $(seq 1 150); do
-    if curl -fsS --max-time 2 -o /dev/null "$BASE/readyz" 2>/dev/null; then
-        ready=1
-        break
-    fi
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.2
-done
-if [[ "$ready" -ne 1 ]]; then
-    say "serve did not become ready; its log:"
-    tail -n 40 "$TMP/serve.log" >&2 || true
-    exit 1
-fi
+wait_ready "$BASE" "$serve_pid" "$TMP/serve.log"
 
 TOKEN="$("$BIN" dev-token --role platform-admin)"
 AUTH=(-H "Authorization: Bearer $TOKEN")

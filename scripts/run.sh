@@ -26,6 +26,8 @@ DATA="${PROVISIONER_DATA_DIR:-./.data}"
 mkdir -p "$DATA"
 DATA="$(cd "$DATA" && pwd)"
 CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 PG_DIR="$DATA/postgres"
 
 "$CLUSTER" init "$PG_DIR" "${PROVISIONER_PG_PORT:-54329}"
@@ -35,35 +37,14 @@ serve_pid=""
 # shellcheck disable=SC2317  # invoked through trap
 cleanup() {
     trap - INT TERM EXIT
-    if [[ -n "$serve_pid" ]] && kill -0 "$serve_pid" 2>/dev/null; then
-        kill -TERM "$serve_pid" 2>/dev/null || true
-        wait "$serve_pid" 2>/dev/null || true
-    fi
+    stop_pid "$serve_pid"
     "$CLUSTER" stop "$PG_DIR" || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-MASTER_KEY="$DATA/master.key"
-if [[ ! -s "$MASTER_KEY" ]]; then
-    (umask 077 && openssl rand -base64 32 >"$MASTER_KEY")
-fi
-chmod 0600 "$MASTER_KEY"
-
-export DATABASE_URL
-DATABASE_URL="$("$CLUSTER" url "$PG_DIR")"
-export PROVISIONER_DATA_DIR="$DATA"
-export PROVISIONER_MIGRATIONS_DIR="${PROVISIONER_MIGRATIONS_DIR:-$ROOT/migrations}"
-export PROVISIONER_OPENAPI_FILE="${PROVISIONER_OPENAPI_FILE:-$ROOT/openapi/openapi.yaml}"
-export PROVISIONER_MASTER_KEY_FILE="$MASTER_KEY"
-export PROVISIONER_LISTEN="${PROVISIONER_LISTEN:-127.0.0.1:8080}"
-export PROVISIONER_JWT_ISSUER=provisioner-dev
-export PROVISIONER_JWT_AUDIENCE=provisioner
-
-"$BIN" migrate
-jwks="$("$BIN" dev-keys | tail -n 1)"
-export PROVISIONER_JWKS="${jwks:-$DATA/dev/jwks.json}"
+provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "${PROVISIONER_LISTEN:-127.0.0.1:8080}"
 
 rel_bin="${BIN#"$ROOT"/}"
 cat <<BANNER

@@ -17,6 +17,8 @@ cd "$ROOT"
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 
 CLUSTER="$ROOT/scripts/postgres-cluster.sh"
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/provisioner-test.XXXXXX")"
 chmod 0755 "$TMP" # the postgres user must traverse it when we are root
 PG_DIR="$TMP/pg"
@@ -30,9 +32,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 PG_PORT="$(free_port)"
 POSTGRES_CLUSTER_EPHEMERAL=1 "$CLUSTER" init "$PG_DIR" "$PG_PORT"

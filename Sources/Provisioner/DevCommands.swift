@@ -94,8 +94,15 @@ struct DevelopmentKeys {
             ) else { throw Settings.Invalid(description: "cannot write \(pemFile.path)") }
             try Data((keyID + "\n").utf8).write(to: kidFile)
         }
-        let jwks = JSONCoding.encode(.object(["keys": .array([.object(key.publicJWK)])]))
-        try Data(jwks).write(to: jwksFile, options: .atomic)
+        let jwks = Data(JSONCoding.encode(.object(["keys": .array([.object(key.publicJWK)])])))
+        if (try? Data(contentsOf: jwksFile)) != jwks {
+            // Written beside the target, then renamed: readers never see half a file.
+            let partial = directory.appendingPathComponent(".jwks.json.partial")
+            try jwks.write(to: partial)
+            guard rename(partial.path, jwksFile.path) == 0 else {
+                throw Settings.Invalid(description: "cannot write \(jwksFile.path)")
+            }
+        }
         return DevelopmentKeys(signingKey: key, jwksFile: jwksFile)
     }
 }
