@@ -22,6 +22,12 @@ public final class PostgresConnection: Sendable {
         /// SQL text -> name of the prepared statement on this connection.
         var statements: [String: String] = [:]
         var nextStatementNumber = 1
+        /// A query sent without blocking whose results have not all been read: the connection
+        /// must not run anything else (nor go back to the pool) until it is finished or closed.
+        var queryInFlight = false
+        /// The first result (or first error) of the query in flight, kept while libpq waits
+        /// for the rest of the server's answer.
+        var inFlightOutcome: Result<PostgresRows, DatabaseError>?
     }
 
     /// Prepared statements kept per connection before the cache is reset with `DEALLOCATE ALL`;
@@ -70,6 +76,13 @@ public final class PostgresConnection: Sendable {
             throw DatabaseError(kind: .connectionFailed, serverMessage: message)
         }
         PQsetNoticeProcessor(handle, ignoreNotice, nil)
+        // Lets ``sendQueryWithoutBlocking(_:_:)`` return at once; PQexec, PQprepare and
+        // PQexecPrepared ignore this mode and still block, as the synchronous API expects.
+        guard PQsetnonblocking(handle, 1) == 0 else {
+            let message = Self.errorMessage(handle)
+            PQfinish(handle)
+            throw DatabaseError(kind: .connectionFailed, serverMessage: message)
+        }
 
         let timeout = configuration.statementTimeout.roundedUpMilliseconds
         let connection = PostgresConnection(handle: handle, statementTimeoutMilliseconds: timeout)
@@ -93,6 +106,8 @@ public final class PostgresConnection: Sendable {
                 PQfinish(handle)
                 state.handle = nil
                 state.statements = [:]
+                state.queryInFlight = false
+                state.inFlightOutcome = nil
             }
         }
     }
@@ -108,6 +123,11 @@ public final class PostgresConnection: Sendable {
     ) throws(DatabaseError)
         -> PostgresRows
     {
+        try query(sql, texts: Self.parameterTexts(parameters))
+    }
+
+    /// The text form of each parameter (`nil` for NULL); throws for text PostgreSQL cannot hold.
+    static func parameterTexts(_ parameters: [(any PostgresBindable)?]) throws(DatabaseError) -> [String?] {
         let texts = parameters.map { $0?.postgresText }
         for (position, text) in texts.enumerated() where text?.utf8.contains(0) == true {
             throw DatabaseError(
@@ -116,9 +136,17 @@ public final class PostgresConnection: Sendable {
                 serverMessage: "parameter $\(position + 1) contains a NUL byte, which PostgreSQL text cannot hold"
             )
         }
-        return try state.withLock { (state: inout State) throws(DatabaseError) -> PostgresRows in
+        return texts
+    }
+
+    /// ``query(_:_:)`` with parameters already converted by ``parameterTexts(_:)``.
+    func query(_ sql: String, texts: [String?]) throws(DatabaseError) -> PostgresRows {
+        try state.withLock { (state: inout State) throws(DatabaseError) -> PostgresRows in
             guard let handle = state.handle else {
                 throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+            }
+            guard !state.queryInFlight else {
+                throw DatabaseError(kind: .server, serverMessage: "another query is in progress on this connection")
             }
             let wasCached = state.statements[sql] != nil
             do throws(DatabaseError) {
@@ -147,6 +175,9 @@ public final class PostgresConnection: Sendable {
         try state.withLock { (state: inout State) throws(DatabaseError) in
             guard let handle = state.handle else {
                 throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+            }
+            guard !state.queryInFlight else {
+                throw DatabaseError(kind: .server, serverMessage: "another query is in progress on this connection")
             }
             let result = PQexec(handle, sql)
             defer { PQclear(result) }
@@ -189,13 +220,149 @@ public final class PostgresConnection: Sendable {
         return rows(from: checked)
     }
 
+    // MARK: - Queries without blocking
+
+    /// How a query sent without blocking goes on.
+    enum Progress {
+        /// Wait until the socket is readable, then call ``continueQueryWithoutBlocking()``.
+        case waitForReadable
+        /// Output is still queued: wait until the socket is readable or writable, then call
+        /// ``continueQueryWithoutBlocking()``.
+        case waitForWritable
+        /// Every result has been read. `reusable` is false when the connection must be closed
+        /// (broken, left inside a transaction, or in a state this path does not handle).
+        case finished(Result<PostgresRows, DatabaseError>, reusable: Bool)
+    }
+
+    enum Start {
+        /// The statement is not prepared on this connection (preparing is a round trip): run it
+        /// with the blocking ``query(_:texts:)`` instead. Nothing was sent.
+        case notPrepared
+        /// The query was sent; wait on `socket` as `progress` says.
+        case sent(socket: Int32, progress: Progress)
+    }
+
+    /// Sends a statement prepared earlier on this connection and returns at once: libpq's
+    /// asynchronous calls in non-blocking mode never wait for the network. A thrown error means
+    /// the connection failed while the query was being sent: it must be closed, and whether the
+    /// server received the query is unknown.
+    func sendQueryWithoutBlocking(_ sql: String, texts: [String?]) throws(DatabaseError) -> Start {
+        try state.withLock { (state: inout State) throws(DatabaseError) -> Start in
+            guard let handle = state.handle, !state.queryInFlight, let name = state.statements[sql],
+                PQisnonblocking(handle) == 1
+            else {
+                return .notPrepared
+            }
+            let socket = PQsocket(handle)
+            guard socket >= 0 else {
+                throw DatabaseError(kind: .connectionLost, serverMessage: Self.errorMessage(handle))
+            }
+            let sent = withOptionalCStrings(texts) { values in
+                PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+            }
+            guard sent == 1 else {
+                let lost = PQstatus(handle) != CONNECTION_OK
+                throw DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: Self.errorMessage(handle))
+            }
+            state.queryInFlight = true
+            state.inFlightOutcome = nil
+            return .sent(socket: socket, progress: Self.flushWithoutBlocking(handle, &state) ?? .waitForReadable)
+        }
+    }
+
+    /// Reads whatever the server has sent for the query in flight, without blocking; to be called
+    /// when its socket is ready.
+    func continueQueryWithoutBlocking() -> Progress {
+        state.withLock { state in
+            guard let handle = state.handle, state.queryInFlight else {
+                let error = DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+                return .finished(.failure(error), reusable: false)
+            }
+            guard PQconsumeInput(handle) == 1 else {
+                return Self.failInFlight(handle)
+            }
+            if let progress = Self.flushWithoutBlocking(handle, &state) {
+                return progress
+            }
+            while PQisBusy(handle) == 0 {
+                guard let result = PQgetResult(handle) else {
+                    let outcome =
+                        state.inFlightOutcome
+                        ?? .failure(DatabaseError(kind: .server, serverMessage: "the server sent no result"))
+                    state.queryInFlight = false
+                    state.inFlightOutcome = nil
+                    let reusable = PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+                    return .finished(outcome, reusable: reusable)
+                }
+                defer { PQclear(result) }
+                switch PQresultStatus(result) {
+                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                    // libpq would hand out a COPY result on every call: give the connection up.
+                    let error = DatabaseError(kind: .server, serverMessage: "COPY is not supported by query")
+                    return .finished(.failure(error), reusable: false)
+                default:
+                    break
+                }
+                let outcome: Result<PostgresRows, DatabaseError>
+                do throws(DatabaseError) {
+                    let checked = try Self.check(
+                        result,
+                        handle,
+                        accepting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY]
+                    )
+                    outcome = .success(Self.rows(from: checked))
+                } catch {
+                    outcome = .failure(error)
+                }
+                // Keep the first result, unless an error follows it.
+                switch (state.inFlightOutcome, outcome) {
+                case (nil, _), (.success?, .failure):
+                    state.inFlightOutcome = outcome
+                default:
+                    break
+                }
+            }
+            return .waitForReadable
+        }
+    }
+
+    /// Forgets the prepared statement for `sql` (its cached plan is stale). True when the
+    /// connection can prepare it again right away: healthy, idle, outside a transaction.
+    func forgetStatement(_ sql: String) -> Bool {
+        state.withLock { state in
+            state.statements[sql] = nil
+            guard let handle = state.handle, !state.queryInFlight else {
+                return false
+            }
+            return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+        }
+    }
+
+    /// Sends queued output; nil once all of it is sent, `.waitForWritable` while some remains.
+    private static func flushWithoutBlocking(_ handle: OpaquePointer, _ state: inout State) -> Progress? {
+        switch PQflush(handle) {
+        case 0:
+            return nil
+        case 1:
+            return .waitForWritable
+        default:
+            return failInFlight(handle)
+        }
+    }
+
+    private static func failInFlight(_ handle: OpaquePointer) -> Progress {
+        let lost = PQstatus(handle) != CONNECTION_OK
+        let error = DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: errorMessage(handle))
+        return .finished(.failure(error), reusable: false)
+    }
+
     // MARK: - Pool support
 
     /// Cheap check, without a round trip, that an idle connection can be used: the server has not
     /// closed it while it sat in the pool, and no transaction is open. Never blocks.
     func isUsable() -> Bool {
         state.withLock { state in
-            guard let handle = state.handle, PQstatus(handle) == CONNECTION_OK,
+            guard let handle = state.handle, !state.queryInFlight, PQstatus(handle) == CONNECTION_OK,
                 PQtransactionStatus(handle) == PQTRANS_IDLE
             else {
                 return false
@@ -222,10 +389,10 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Whether the connection is still open and healthy.
+    /// Whether the connection is still open and healthy, with no query in flight.
     var isHealthy: Bool {
         state.withLock { state in
-            guard let handle = state.handle else {
+            guard let handle = state.handle, !state.queryInFlight else {
                 return false
             }
             return PQstatus(handle) == CONNECTION_OK

@@ -6,6 +6,10 @@ import Synchronization
 /// A fixed-size pool of libpq connections whose blocking calls run on a dedicated thread pool,
 /// never on Swift's cooperative threads.
 ///
+/// ``query(_:_:)`` takes a faster path once its statement is prepared on the connection it gets:
+/// the query is sent without blocking from the calling task, which then waits, suspended, while
+/// the pool's ``PostgresPoller`` thread reads the result as it arrives; no thread-pool hop.
+///
 /// Connections are opened lazily, up to `poolSize`. A connection that broke, or that the server
 /// closed while it sat idle, is discarded and replaced by a new one on demand, so the pool
 /// recovers by itself when PostgreSQL comes back after a restart or a failover.
@@ -15,6 +19,9 @@ public final class PostgresPool: Sendable, Service {
     public let configuration: PostgresConfiguration
     private let logger: Logger
     private let threadPool: NIOThreadPool
+    /// Waits for the results of ``query(_:_:)``'s fast path; nil if it could not be started
+    /// (then every query runs on the thread pool).
+    private let poller: PostgresPoller?
     private let state: Mutex<PoolState>
 
     public init(configuration: PostgresConfiguration, logger: Logger) {
@@ -24,6 +31,15 @@ public final class PostgresPool: Sendable, Service {
         self.logger = logger
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
         self.state = Mutex(PoolState())
+        do {
+            self.poller = try PostgresPoller()
+        } catch {
+            logger.warning(
+                "postgres poller unavailable; queries run on the thread pool",
+                metadata: ["db.error": "\(error.serverMessage ?? "\(error.kind)")"]
+            )
+            self.poller = nil
+        }
         threadPool.start()
     }
 
@@ -31,7 +47,15 @@ public final class PostgresPool: Sendable, Service {
         let shutdownStarted = state.withLock { $0.threadPoolShutdownStarted }
         if !shutdownStarted {
             threadPool.shutdownGracefully { _ in }
+            // No query can be in flight (each holds the pool): the thread ends at once.
+            poller?.stop()
+            poller?.detach()
         }
+    }
+
+    /// Queries that took the fast path so far (for tests).
+    var queriesWithoutHop: Int {
+        state.withLock { $0.queriesWithoutHop }
     }
 
     // MARK: - Public API
@@ -103,11 +127,42 @@ public final class PostgresPool: Sendable, Service {
     }
 
     /// Runs one statement on a pooled connection (see ``PostgresConnection/query(_:_:)``).
+    ///
+    /// When the statement is already prepared on the connection it gets, the query is sent
+    /// without blocking and its result read by the poller thread; otherwise (first use on that
+    /// connection, new connection) it runs on the thread pool like ``withConnection(_:)``. Either
+    /// way, a connection found closed by the server before anything was sent is replaced
+    /// transparently; one that breaks once the query was sent fails it with `.connectionLost`.
+    ///
+    /// Cancelling the calling task does not interrupt the query: the call returns when the server
+    /// has answered (the statement timeout bounds the wait), so the connection never goes back to
+    /// the pool with a result pending, and a write is never reported cancelled after it happened.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresBindable)?] = []) async throws -> PostgresRows {
-        try await withConnection { connection in
-            try connection.query(sql, parameters)
+        let texts = try PostgresConnection.parameterTexts(parameters)
+        for _ in 0...configuration.poolSize {
+            let grant = try await acquire()
+            if case .connection(let connection) = grant, let poller {
+                switch await queryWithoutHop(connection, sql, texts, poller: poller) {
+                case .finished(let result):
+                    return try result.get()
+                case .deadBeforeUse:
+                    continue
+                case .needsThreadPool:
+                    break
+                }
+            }
+            let outcome = try await lease(grant) { connection in
+                try connection.query(sql, texts: texts)
+            }
+            switch outcome {
+            case .finished(let result):
+                return try result.get()
+            case .deadBeforeUse:
+                continue
+            }
         }
+        throw DatabaseError(kind: .connectionLost, serverMessage: "every pooled connection was closed by the server")
     }
 
     /// A snapshot of the pool's connections, for metrics.
@@ -157,6 +212,17 @@ public final class PostgresPool: Sendable, Service {
                 connection.close()
             }
         }
+        if let poller {
+            // Queries in flight finish first (their connections are then closed, not pooled).
+            poller.stop()
+            let joined = await onThreadPool { () -> Bool in
+                poller.join()
+                return true
+            }
+            if joined == nil {
+                poller.detach()
+            }
+        }
         do {
             try await threadPool.shutdownGracefully()
         } catch {
@@ -183,7 +249,14 @@ public final class PostgresPool: Sendable, Service {
     private func lease<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> LeaseOutcome<T> {
-        let grant = try await acquire()
+        try await lease(try await acquire(), body)
+    }
+
+    /// Runs `body` on the thread pool with the connection `grant` stands for, and releases it there.
+    private func lease<T: Sendable>(
+        _ grant: Grant,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> LeaseOutcome<T> {
         let outcome = await onThreadPool { () -> LeaseOutcome<T> in
             let connection: PostgresConnection
             switch grant {
@@ -336,8 +409,12 @@ public final class PostgresPool: Sendable, Service {
     }
 
     /// Returns a leased connection: to the next waiter, to the idle list, or closes it.
-    private func release(_ connection: PostgresConnection, reusable: Bool) {
+    /// `afterQueryWithoutHop` counts a query that took the fast path.
+    private func release(_ connection: PostgresConnection, reusable: Bool, afterQueryWithoutHop: Bool = false) {
         let action = state.withLock { state -> ReleaseAction in
+            if afterQueryWithoutHop {
+                state.queriesWithoutHop += 1
+            }
             if reusable && !state.isClosed {
                 if !state.waiters.isEmpty {
                     let waiter = state.waiters.removeFirst()
@@ -388,6 +465,109 @@ public final class PostgresPool: Sendable, Service {
                 }
                 continuation.resume(returning: work())
             }
+        }
+    }
+
+    // MARK: - Queries without a thread-pool hop
+
+    private enum FastOutcome: Sendable {
+        /// The query ran; the connection has been released.
+        case finished(Result<PostgresRows, any Error>)
+        /// The connection had been closed by the server; it was discarded and nothing was sent.
+        case deadBeforeUse
+        /// The fast path does not apply (statement not prepared on this connection, or its plan
+        /// went stale): run the query on the thread pool. The connection is still leased.
+        case needsThreadPool
+    }
+
+    /// Sends the query from the calling thread without blocking, then suspends until the poller
+    /// has read the whole result and released the connection.
+    private func queryWithoutHop(
+        _ connection: PostgresConnection,
+        _ sql: String,
+        _ texts: [String?],
+        poller: PostgresPoller
+    ) async -> FastOutcome {
+        guard connection.isUsable() else {
+            logger.debug("postgres idle connection found closed; discarding it")
+            release(connection, reusable: false)
+            return .deadBeforeUse
+        }
+        let socket: Int32
+        let progress: PostgresConnection.Progress
+        do {
+            switch try connection.sendQueryWithoutBlocking(sql, texts: texts) {
+            case .notPrepared:
+                return .needsThreadPool
+            case .sent(let sentOn, let sentProgress):
+                socket = sentOn
+                progress = sentProgress
+            }
+        } catch {
+            logger.debug("postgres connection discarded after use")
+            release(connection, reusable: false)
+            return .finished(.failure(error))
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<FastOutcome, Never>) in
+            let query = InFlightQuery(
+                pool: self,
+                poller: poller,
+                connection: connection,
+                socket: socket,
+                sql: sql,
+                continuation: continuation
+            )
+            query.advance(progress)
+        }
+    }
+
+    /// One query sent without blocking, followed on the poller thread until it is finished. Its
+    /// continuation is resumed exactly once: by `finish`, the only way out of `advance`.
+    private struct InFlightQuery: Sendable {
+        let pool: PostgresPool
+        let poller: PostgresPoller
+        let connection: PostgresConnection
+        let socket: Int32
+        let sql: String
+        let continuation: CheckedContinuation<FastOutcome, Never>
+
+        func advance(_ progress: PostgresConnection.Progress) {
+            switch progress {
+            case .waitForReadable:
+                wait(for: .readable)
+            case .waitForWritable:
+                wait(for: [.readable, .writable])
+            case .finished(.failure(let error), _)
+            where error.sqlState == .featureNotSupported && connection.forgetStatement(sql):
+                // "cached plan must not change result type": prepare it again on the thread pool.
+                continuation.resume(returning: .needsThreadPool)
+            case .finished(let result, let reusable):
+                finish(result, reusable: reusable)
+            }
+        }
+
+        private func wait(for interest: PostgresPoller.Interest) {
+            do {
+                try poller.register(socket: socket, for: interest) { readiness in
+                    switch readiness {
+                    case .ready:
+                        advance(connection.continueQueryWithoutBlocking())
+                    case .pollerFailed:
+                        finish(.failure(DatabaseError(kind: .connectionLost, serverMessage: "the poller stopped")), reusable: false)
+                    }
+                }
+            } catch {
+                // The pool is closing (or epoll refused the socket): the result can no longer be read.
+                finish(.failure(error), reusable: false)
+            }
+        }
+
+        private func finish(_ result: Result<PostgresRows, DatabaseError>, reusable: Bool) {
+            if !reusable {
+                pool.logger.debug("postgres connection discarded after use")
+            }
+            pool.release(connection, reusable: reusable, afterQueryWithoutHop: true)
+            continuation.resume(returning: .finished(result.mapError { $0 }))
         }
     }
 
@@ -472,6 +652,8 @@ private struct PoolState: Sendable {
     var isClosed = false
     var threadPoolShutdownStarted = false
     var connectFailing = false
+    /// Queries that took the fast path (sent without blocking, result read by the poller).
+    var queriesWithoutHop = 0
 
     /// A grant without waiting, an error if closed, or nil if the caller must wait.
     mutating func grantImmediately(size: Int) -> Result<Grant, DatabaseError>? {

@@ -1,0 +1,308 @@
+import Logging
+@testable import Postgres
+import TestSupport
+import Testing
+
+/// `PostgresPool.query` sends prepared statements without blocking and lets the poller thread
+/// read their results; these tests drive that path (every statement is used once first, which
+/// prepares it on the thread pool) and check it behaves like the thread-pool path.
+@Suite("Queries without a thread-pool hop")
+struct QueryWithoutHopTests {
+    let logger = Logger(label: "postgres-tests")
+
+    static let sleepAndEcho = "SELECT pg_sleep($1::float8) AS slept, $2::int AS n"
+
+    /// Prepares `sql` on every connection of the pool: `size` overlapping calls take one each.
+    static func prepareEverywhere(_ pool: PostgresPool, size: Int) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<size {
+                group.addTask { try await pool.query(sleepAndEcho, [0.1, 0]) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func concurrentQueriesEachGetTheirOwnResult() async throws {
+        try await TestDatabase.withSchema(migrate: false, poolSize: 4) { pool, _ in
+            let sql = "SELECT $1::int AS n, md5($1::text) AS digest, repeat('x', $1::int % 50) AS padding"
+            let callers = 400
+            let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+                for value in 0..<callers {
+                    group.addTask {
+                        let row = try #require(try await pool.query(sql, [value]).first)
+                        let matches =
+                            try row.decode(Int.self, "n") == value
+                            && row.decode(String.self, "padding").count == value % 50
+                            && row.decode(String.self, "digest").count == 32
+                        return matches ? 0 : 1
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(mismatches == 0)
+            #expect(pool.queriesWithoutHop >= callers - 4)
+            let statistics = pool.statistics
+            #expect(statistics.inUse == 0)
+            #expect(statistics.waiting == 0)
+            #expect(statistics.open <= 4)
+            #expect(statistics.idle == statistics.open)
+        }
+    }
+
+    @Test func largeParametersAndResultsCrossTheSocketInPieces() async throws {
+        try await TestDatabase.withSchema(migrate: false, poolSize: 1) { pool, _ in
+            let sql = "SELECT length($1::text) AS length, $1::text AS echo"
+            // Larger than the socket buffers: sending needs the poller to wait for writability.
+            let text = String(repeating: "0123456789abcdef", count: 1 << 20)
+            for _ in 0..<3 {
+                let row = try #require(try await pool.query(sql, [text]).first)
+                #expect(try row.decode(Int.self, "length") == text.utf8.count)
+                #expect(try row.decode(String.self, "echo") == text)
+            }
+            #expect(pool.queriesWithoutHop == 2)
+        }
+    }
+
+    @Test func serverErrorsCarrySQLStateAndLeaveTheConnectionReusable() async throws {
+        try await TestDatabase.withSchema(migrate: false, poolSize: 1) { pool, _ in
+            try await pool.withConnection { connection in
+                try connection.simpleQuery(
+                    "CREATE TABLE tenants (slug text NOT NULL, CONSTRAINT tenants_slug_key UNIQUE (slug))"
+                )
+            }
+            let insert = "INSERT INTO tenants (slug) VALUES ($1)"
+            #expect(try await pool.query(insert, ["acme"]).affectedRows == 1)
+            let pid = "SELECT pg_backend_pid() AS pid"
+            let before = try await pool.query(pid).first?.decode(Int.self, "pid")
+            let fastBefore = pool.queriesWithoutHop
+
+            let duplicate = await #expect(throws: DatabaseError.self) {
+                try await pool.query(insert, ["acme"])
+            }
+            #expect(duplicate?.kind == .server)
+            #expect(duplicate?.sqlState == .uniqueViolation)
+            #expect(duplicate?.constraint == "tenants_slug_key")
+            #expect(duplicate?.table == "tenants")
+            #expect(duplicate?.isUnavailable == false)
+            #expect(duplicate?.description.contains("acme") == false)
+
+            let divide = "SELECT 10 / $1::int AS quotient"
+            #expect(try await pool.query(divide, [5]).first?.decode(Int.self, "quotient") == 2)
+            let division = await #expect(throws: DatabaseError.self) {
+                try await pool.query(divide, [0])
+            }
+            #expect(division?.sqlState == .divisionByZero)
+
+            #expect(try await pool.query(insert, ["globex"]).affectedRows == 1)
+            #expect(try await pool.query(pid).first?.decode(Int.self, "pid") == before)
+            #expect(pool.queriesWithoutHop - fastBefore == 4)
+            #expect(pool.statistics.open == 1)
+        }
+    }
+
+    @Test func statementTimeoutStillCancelsSlowQueries() async throws {
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 1,
+                statementTimeout: .milliseconds(300)
+            ),
+            logger: logger
+        )
+        let sql = "SELECT pg_sleep($1::float8) AS slept"
+        _ = try await pool.query(sql, [0.0])
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DatabaseError.self) {
+            try await pool.query(sql, [3.0])
+        }
+        #expect(error?.sqlState == .queryCanceled)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        _ = try await pool.query(sql, [0.0])
+        #expect(pool.queriesWithoutHop == 2)
+        #expect(pool.statistics.open == 1)
+        await pool.close()
+    }
+
+    @Test func schemaChangeUnderACachedStatementIsPreparedAgain() async throws {
+        try await TestDatabase.withSchema(migrate: false, poolSize: 1) { pool, _ in
+            try await pool.withConnection { try $0.simpleQuery("CREATE TABLE things (id int)") }
+            let sql = "SELECT * FROM things"
+            _ = try await pool.query(sql)
+            try await pool.withConnection { try $0.simpleQuery("ALTER TABLE things ADD COLUMN name text") }
+            let rows = try await pool.query(sql)
+            #expect(rows.columns == ["id", "name"])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func cancellingWaitingTasksLeavesThePoolConsistent() async throws {
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(connectionString: try TestDatabase.baseConnectionString(), poolSize: 2),
+            logger: logger
+        )
+        try await Self.prepareEverywhere(pool, size: 2)
+        let outcomes = LockedValue<[String]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for value in 0..<12 {
+                group.addTask {
+                    do {
+                        let row = try await pool.query(Self.sleepAndEcho, [0.3, value]).first
+                        let label = try row?.decode(Int.self, "n") == value ? "right" : "wrong"
+                        outcomes.withLock { $0.append(label) }
+                    } catch is CancellationError {
+                        outcomes.withLock { $0.append("cancelled") }
+                    } catch {
+                        outcomes.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            while pool.statistics.inUse < 2 || pool.statistics.waiting == 0 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            group.cancelAll()
+        }
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == 12)
+        // Queries already sent run to completion; tasks still waiting for a connection give up.
+        #expect(results.allSatisfy { $0 == "right" || $0 == "cancelled" })
+        #expect(results.contains("right"))
+        let statistics = pool.statistics
+        #expect(statistics.inUse == 0)
+        #expect(statistics.waiting == 0)
+        #expect(statistics.idle == statistics.open)
+        let row = try await pool.query(Self.sleepAndEcho, [0.0, 99]).first
+        #expect(try row?.decode(Int.self, "n") == 99)
+        await pool.close()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func closeLetsQueriesInFlightFinishAndFailsWaiters() async throws {
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(
+                connectionString: try TestDatabase.baseConnectionString(),
+                poolSize: 2,
+                acquireTimeout: .seconds(10)
+            ),
+            logger: logger
+        )
+        try await Self.prepareEverywhere(pool, size: 2)
+        let fastBefore = pool.queriesWithoutHop
+        let outcomes = LockedValue<[String]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for value in 0..<5 {
+                group.addTask {
+                    do {
+                        let row = try await pool.query(Self.sleepAndEcho, [0.4, value]).first
+                        let label = try row?.decode(Int.self, "n") == value ? "right" : "wrong"
+                        outcomes.withLock { $0.append(label) }
+                    } catch let error as DatabaseError {
+                        outcomes.withLock { $0.append("\(error.kind)") }
+                    } catch {
+                        outcomes.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            while pool.statistics.inUse < 2 || pool.statistics.waiting < 3 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            await pool.close()
+            // Close returns once the queries in flight have finished and their connections are closed.
+            #expect(pool.statistics.open == 0)
+            #expect(pool.statistics.inUse == 0)
+        }
+        let results = outcomes.withLock { $0 }.sorted()
+        #expect(results == ["closed", "closed", "closed", "right", "right"])
+        #expect(pool.queriesWithoutHop - fastBefore == 2)
+        let error = await #expect(throws: DatabaseError.self) { try await pool.query(Self.sleepAndEcho, [0.0, 1]) }
+        #expect(error?.kind == .closed)
+    }
+}
+
+/// Runs its own throwaway cluster so it can stop and start the server under traffic.
+@Suite("Queries without a thread-pool hop when PostgreSQL goes away")
+struct QueryWithoutHopRecoveryTests {
+    @Test(.timeLimit(.minutes(2)))
+    func queriesInFlightFailAsUnavailableAndThePoolRecovers() async throws {
+        let cluster = try await TemporaryCluster.start()
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(
+                connectionString: cluster.connectionString,
+                poolSize: 3,
+                statementTimeout: .seconds(10),
+                connectTimeout: .seconds(2),
+                acquireTimeout: .seconds(2)
+            ),
+            logger: Logger(label: "recovery-test")
+        )
+        do {
+            try await exercise(pool: pool, cluster: cluster)
+        } catch {
+            await pool.close()
+            await cluster.destroy()
+            throw error
+        }
+        await pool.close()
+        await cluster.destroy()
+    }
+
+    private func exercise(pool: PostgresPool, cluster: TemporaryCluster) async throws {
+        let sql = QueryWithoutHopTests.sleepAndEcho
+        try await QueryWithoutHopTests.prepareEverywhere(pool, size: 3)
+        let fastBefore = pool.queriesWithoutHop
+
+        let unexpected = LockedValue<[String]>([])
+        let served = LockedValue(0)
+        let unavailable = LockedValue(0)
+        let stopTraffic = LockedValue(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // A long query in flight when the server goes away.
+            group.addTask {
+                let started = ContinuousClock.now
+                let error = await #expect(throws: DatabaseError.self) {
+                    try await pool.query(sql, [8.0, -1])
+                }
+                #expect(error?.isUnavailable == true)
+                #expect(ContinuousClock.now - started < .seconds(6))
+            }
+            // Short queries throughout.
+            group.addTask {
+                var value = 0
+                while !stopTraffic.withLock({ $0 }) {
+                    value += 1
+                    do {
+                        let row = try await pool.query(sql, [0.005, value]).first
+                        if try row?.decode(Int.self, "n") == value {
+                            served.withLock { $0 += 1 }
+                        } else {
+                            unexpected.withLock { $0.append("wrong row") }
+                        }
+                    } catch let error as DatabaseError where error.isUnavailable {
+                        unavailable.withLock { $0 += 1 }
+                        try await Task.sleep(for: .milliseconds(20))
+                    } catch {
+                        unexpected.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await cluster.stop(mode: .immediate)
+            try await Task.sleep(for: .milliseconds(300))
+            try await cluster.startServer()
+            let servedAfterRestart = served.withLock { $0 }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while served.withLock({ $0 }) < servedAfterRestart + 20, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            stopTraffic.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        #expect(unexpected.withLock { $0 } == [])
+        #expect(unavailable.withLock { $0 } > 0)
+        #expect(served.withLock { $0 } > 20)
+        #expect(pool.queriesWithoutHop > fastBefore)
+        let statistics = pool.statistics
+        #expect(statistics.inUse == 0)
+        #expect(statistics.waiting == 0)
+        #expect(try await pool.query(sql, [0.0, 7]).first?.decode(Int.self, "n") == 7)
+    }
+}
