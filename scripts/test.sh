@@ -2,10 +2,11 @@
 # The whole test suite, as CI runs it:
 #   1. swift tests      swift build --build-tests && swift test, against a
 #                       throwaway PostgreSQL cluster (PROVISIONER_TEST_DATABASE_URL)
-#   2. docker lint      hadolint docker/Dockerfile
-#   3. compose config   docker-compose -f docker/compose.yaml config -q (no engine needed)
-#   4. api fuzz         scripts/api-fuzz.sh (schemathesis against openapi/)
-#   5. fault            scripts/fault-postgres-restart.sh
+#   2. format lint      swift format lint --strict (configuration: .swift-format)
+#   3. docker lint      hadolint docker/Dockerfile
+#   4. compose config   docker-compose -f docker/compose.yaml config -q (no engine needed)
+#   5. api fuzz         scripts/api-fuzz.sh (schemathesis against openapi/)
+#   6. fault            scripts/fault-postgres-restart.sh
 # Every stage runs even when an earlier one failed; a missing tool is a failure.
 # Ends with "N passed, M failed" and a non-zero exit when anything failed.
 set -euo pipefail
@@ -75,6 +76,10 @@ stage_swift_tests() {
     swift test
 }
 
+stage_format_lint() {
+    swift format lint --strict --recursive Package.swift Sources Tests
+}
+
 stage_docker_lint() {
     require_tool hadolint || return $?
     hadolint docker/Dockerfile
@@ -115,6 +120,7 @@ stage_fault() {
 }
 
 run_stage "swift tests" stage_swift_tests
+run_stage "format lint" stage_format_lint
 run_stage "docker lint" stage_docker_lint
 run_stage "compose config" stage_compose_config
 run_stage "api fuzz" stage_api_fuzz

@@ -1,5 +1,5 @@
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 public import JWT
 
 /// A JSON answer of the API, held as bytes so idempotency can store and replay it.
@@ -26,7 +26,9 @@ struct APIResponse: Sendable {
     }
 
     /// A single resource with its `ETag`.
-    static func resource(_ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok, location: String? = nil)
+    static func resource(
+        _ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok, location: String? = nil
+    )
         -> APIResponse
     {
         var headers = HTTPFields()
@@ -49,7 +51,6 @@ struct APIResponse: Sendable {
         Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
-
 
 extension APIResponse: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response { response }

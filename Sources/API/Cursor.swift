@@ -1,5 +1,5 @@
-import Foundation
 public import Catalog
+import Foundation
 public import Hummingbird
 public import JWT
 

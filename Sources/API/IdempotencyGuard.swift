@@ -1,6 +1,6 @@
 import Catalog
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 import JWT
 import Logging
 

@@ -1,7 +1,7 @@
 public import Catalog
+import Foundation
 public import Hummingbird
 public import JWT
-import Foundation
 import NIOCore
 
 /// Reading JSON request bodies: media type, size, strict syntax.

@@ -1,7 +1,7 @@
 import Catalog
 import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 import JWT
 import Logging
 import Metrics

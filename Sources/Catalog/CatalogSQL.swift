@@ -1,5 +1,5 @@
-public import Postgres
 import Foundation
+public import Postgres
 
 /// Shared pieces of catalog SQL handling.
 enum CatalogSQL {

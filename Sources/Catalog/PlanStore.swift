@@ -1,5 +1,5 @@
-public import Postgres
 import Foundation
+public import Postgres
 
 /// Catalog access for plans.
 public struct PlanStore: Sendable {

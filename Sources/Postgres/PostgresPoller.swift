@@ -5,9 +5,8 @@ import Glibc
 import Musl
 #endif
 import Synchronization
-// epoll and eventfd: Glibc's module does not export <sys/epoll.h> or <sys/eventfd.h>; SwiftNIO's
-// system shim (a dependency of NIOPosix, already linked) includes both.
-internal import CNIOLinux
+// epoll and eventfd come through our libpq shim: Glibc's module exports neither header.
+internal import CLibPQ
 
 /// One thread waiting in `epoll_wait` for the sockets of connections that have a query in flight,
 /// so that awaiting a result costs no thread of its own and no cooperative thread blocks.
@@ -15,7 +14,8 @@ internal import CNIOLinux
 /// Registrations are one-shot: a handler runs once, on the poller's thread, when its socket is
 /// ready (or has failed), and must register again to wait for more. Handlers must not block; they
 /// only make non-blocking libpq calls. `register` calls `epoll_ctl` directly (it is safe while
-/// another thread sits in `epoll_wait`), so only ``stop()`` needs the eventfd to wake the thread.
+/// another thread sits in `epoll_wait`), so only ``stop()`` and ``schedule(at:_:)`` (a single
+/// timer, which the pool uses to time out callers waiting for a connection) write the eventfd.
 final class PostgresPoller: Sendable {
     struct Interest: OptionSet, Sendable {
         let rawValue: UInt32
@@ -32,6 +32,11 @@ final class PostgresPoller: Sendable {
     }
 
     typealias Handler = @Sendable (Readiness) -> Void
+
+    private struct Timer {
+        let deadline: ContinuousClock.Instant
+        let handler: @Sendable () -> Void
+    }
 
     private struct Registration {
         let generation: UInt32
@@ -51,6 +56,7 @@ final class PostgresPoller: Sendable {
         var nextGeneration: UInt32 = 1
         var phase = Phase.stopped
         var thread: pthread_t?
+        var timer: Timer?
     }
 
     private let epollDescriptor: Int32
@@ -154,6 +160,25 @@ final class PostgresPoller: Sendable {
         throw error
     }
 
+    /// Calls `handler` once, on the poller thread, at `deadline` (or soon after), replacing the
+    /// timer set before, if any. For deadlines that need no precision better than a millisecond.
+    /// Throws `.closed` once the poller has stopped.
+    func schedule(at deadline: ContinuousClock.Instant, _ handler: @escaping @Sendable () -> Void) throws(DatabaseError) {
+        try state.withLock { (state: inout State) throws(DatabaseError) in
+            guard state.phase != .stopped else {
+                throw DatabaseError(kind: .closed)
+            }
+            state.timer = Timer(deadline: deadline, handler: handler)
+        }
+        // The thread may be waiting with no timeout (or a later one): let it pick up the timer.
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = withUnsafeBytes(of: &one) { write(wakeDescriptor, $0.baseAddress, $0.count) }
+    }
+
     // MARK: - Stopping
 
     /// Stops taking new work once every registered handler has run; returns at once. Idempotent.
@@ -166,32 +191,31 @@ final class PostgresPoller: Sendable {
             return true
         }
         if wake {
-            var one: UInt64 = 1
-            _ = withUnsafeBytes(of: &one) { write(wakeDescriptor, $0.baseAddress, $0.count) }
+            self.wake()
         }
     }
 
     /// Waits for the thread to end (blocking: call it off the cooperative pool). Call ``stop()``
     /// first. Idempotent.
     func join() {
-        guard let thread = state.withLock({ state -> pthread_t? in
-            defer { state.thread = nil }
-            return state.thread
-        }) else {
-            return
+        if let thread = takeThread() {
+            _ = pthread_join(thread, nil)
         }
-        _ = pthread_join(thread, nil)
     }
 
     /// Lets the thread end on its own, for when nobody can wait for it. Idempotent.
     func detach() {
-        guard let thread = state.withLock({ state -> pthread_t? in
+        if let thread = takeThread() {
+            _ = pthread_detach(thread)
+        }
+    }
+
+    /// The thread to join or detach, once.
+    private func takeThread() -> pthread_t? {
+        state.withLock { state in
             defer { state.thread = nil }
             return state.thread
-        }) else {
-            return
         }
-        _ = pthread_detach(thread)
     }
 
     // MARK: - The thread
@@ -199,8 +223,11 @@ final class PostgresPoller: Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: Self.eventsPerWake)
         while true {
+            let timeout = state.withLock { state in
+                state.timer.map { Self.milliseconds(until: $0.deadline) } ?? -1
+            }
             let count = events.withUnsafeMutableBufferPointer { buffer in
-                epoll_wait(epollDescriptor, buffer.baseAddress, Int32(buffer.count), -1)
+                epoll_wait(epollDescriptor, buffer.baseAddress, Int32(buffer.count), timeout)
             }
             if count < 0 {
                 if errno == EINTR {
@@ -227,11 +254,21 @@ final class PostgresPoller: Sendable {
                 }
                 handler?(.ready)
             }
+            let now = ContinuousClock.now
+            let expired = state.withLock { state -> Timer? in
+                guard let timer = state.timer, timer.deadline <= now else {
+                    return nil
+                }
+                state.timer = nil
+                return timer
+            }
+            expired?.handler()
             let finished = state.withLock { state -> Bool in
                 guard state.phase == .stopping, state.registrations.isEmpty else {
                     return false
                 }
                 state.phase = .stopped
+                state.timer = nil
                 return true
             }
             if finished {
@@ -244,12 +281,22 @@ final class PostgresPoller: Sendable {
     private func failAll() {
         let handlers = state.withLock { state -> [Handler] in
             state.phase = .stopped
+            state.timer = nil
             defer { state.registrations = [:] }
             return state.registrations.values.map(\.handler)
         }
         for handler in handlers {
             handler(.pollerFailed)
         }
+    }
+
+    /// Milliseconds from now until `deadline`, rounded up so the timer never fires early.
+    private static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        guard remaining > .zero else {
+            return 0
+        }
+        return Int32(clamping: min(remaining.roundedUpMilliseconds, 60_000))
     }
 
     private static func systemError(_ call: String) -> DatabaseError {
@@ -280,6 +327,10 @@ final class PostgresPoller: Sendable {
     }
 
     func register(socket: Int32, for interest: Interest, handler: @escaping Handler) throws(DatabaseError) {
+        throw DatabaseError(kind: .closed)
+    }
+
+    func schedule(at deadline: ContinuousClock.Instant, _ handler: @escaping @Sendable () -> Void) throws(DatabaseError) {
         throw DatabaseError(kind: .closed)
     }
 

@@ -335,11 +335,92 @@ public final class PostgresPool: Sendable, Service {
         case .failure(let error):
             throw error
         case nil:
+            if let poller {
+                return try await waitForGrant(timingOutWith: poller)
+            }
             return try await waitForGrant()
         }
     }
 
-    /// Waits in line for a connection, up to `acquireTimeout`.
+    /// Waits in line for a connection, up to `acquireTimeout`, which the poller's timer enforces
+    /// for all waiters at once: waiting costs no child task and no timer of its own.
+    private func waitForGrant(timingOutWith poller: PostgresPoller) async throws -> Grant {
+        let deadline = ContinuousClock.now + configuration.acquireTimeout
+        let id = state.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
+                let (immediate, armTimer) = state.withLock { state -> (Result<Grant, any Error>?, Bool) in
+                    // Cancellation is flagged before the handler below runs, and the handler takes
+                    // this lock: a waiter is either refused here or found there, never lost.
+                    if Task.isCancelled {
+                        return (.failure(CancellationError()), false)
+                    }
+                    if let result = state.grantImmediately(size: configuration.poolSize) {
+                        return (result.mapError { $0 }, false)
+                    }
+                    state.waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation))
+                    defer { state.waiterTimerArmed = true }
+                    return (nil, !state.waiterTimerArmed)
+                }
+                if let immediate {
+                    continuation.resume(with: immediate)
+                } else if armTimer {
+                    armWaiterTimer(poller, at: deadline)
+                }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Grant, any Error>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                    // Already granted: the caller goes on with its connection.
+                    return nil
+                }
+                return state.waiters.remove(at: index).continuation
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func armWaiterTimer(_ poller: PostgresPoller, at deadline: ContinuousClock.Instant) {
+        do {
+            try poller.schedule(at: deadline) { [weak self] in
+                self?.expireWaiters()
+            }
+        } catch {
+            // The poller stopped: the pool is closing, and closing fails every waiter.
+            state.withLock { $0.waiterTimerArmed = false }
+        }
+    }
+
+    /// Fails the waiters whose deadline has passed (on the poller thread) and sets the timer for
+    /// the next one. Waiters are in line in deadline order: they all wait `acquireTimeout`.
+    private func expireWaiters() {
+        let now = ContinuousClock.now
+        let (expired, next) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?) in
+            let count = state.waiters.prefix { $0.deadline <= now }.count
+            let expired = Array(state.waiters.prefix(count))
+            state.waiters.removeFirst(count)
+            let next = state.waiters.first?.deadline
+            state.waiterTimerArmed = next != nil
+            return (expired, next)
+        }
+        if !expired.isEmpty {
+            logger.debug(
+                "postgres pool acquire timed out",
+                metadata: ["db.pool.size": "\(configuration.poolSize)", "db.pool.timed_out": "\(expired.count)"]
+            )
+        }
+        for waiter in expired {
+            waiter.continuation.resume(throwing: DatabaseError(kind: .poolTimeout))
+        }
+        if let next, let poller {
+            armWaiterTimer(poller, at: next)
+        }
+    }
+
+    /// Waits in line for a connection, up to `acquireTimeout` (without a poller).
     private func waitForGrant() async throws -> Grant {
         let id = state.withLock { state in
             defer { state.nextWaiterID += 1 }
@@ -387,7 +468,9 @@ public final class PostgresPool: Sendable, Service {
                 if let result = state.grantImmediately(size: configuration.poolSize) {
                     return result
                 }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
+                state.waiters.append(
+                    Waiter(id: id, deadline: ContinuousClock.now + configuration.acquireTimeout, continuation: continuation)
+                )
                 return nil
             }
             if let immediate {
@@ -629,6 +712,7 @@ private enum Grant: Sendable {
 
 private struct Waiter: Sendable {
     let id: Int
+    let deadline: ContinuousClock.Instant
     let continuation: CheckedContinuation<Grant, any Error>
 }
 
@@ -649,6 +733,8 @@ private struct PoolState: Sendable {
     var nextWaiterID = 0
     /// Waiters that gave up before they were registered or while their grant was in flight.
     var abandonedWaiters: Set<Int> = []
+    /// The poller's timer is set to fail waiters that waited `acquireTimeout`.
+    var waiterTimerArmed = false
     var isClosed = false
     var threadPoolShutdownStarted = false
     var connectFailing = false

@@ -89,9 +89,11 @@ struct DevelopmentKeys {
         } else {
             let keyID = "dev-" + Base64URL.encode(SecureRandom.bytes(9))
             key = try JWTSigningKey.generate(.ES256, keyID: keyID)
-            guard manager.createFile(
-                atPath: pemFile.path, contents: Data(key.privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600]
-            ) else { throw Settings.Invalid(description: "cannot write \(pemFile.path)") }
+            guard
+                manager.createFile(
+                    atPath: pemFile.path, contents: Data(key.privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600]
+                )
+            else { throw Settings.Invalid(description: "cannot write \(pemFile.path)") }
             try Data((keyID + "\n").utf8).write(to: kidFile)
         }
         let jwks = Data(JSONCoding.encode(.object(["keys": .array([.object(key.publicJWK)])])))

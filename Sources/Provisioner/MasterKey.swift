@@ -25,9 +25,11 @@ enum MasterKey {
         guard !FileManager.default.fileExists(atPath: file.path) else { return false }
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let encoded = Data(SecureRandom.bytes(32)).base64EncodedString() + "\n"
-        guard FileManager.default.createFile(
-            atPath: file.path, contents: Data(encoded.utf8), attributes: [.posixPermissions: 0o600]
-        ) else {
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data(encoded.utf8), attributes: [.posixPermissions: 0o600]
+            )
+        else {
             throw Settings.Invalid(description: "cannot write the master key at \(file.path)")
         }
         return true

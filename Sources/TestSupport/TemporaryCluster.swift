@@ -105,7 +105,7 @@ public final class TemporaryCluster: Sendable {
 
     /// Runs a process to completion; its output goes to `output`.
     ///
-    /// Spawned with `posix_spawn` and reaped with `waitpid` on a dispatch thread rather than with
+    /// Spawned with `posix_spawn` and reaped with `waitpid` on a thread of its own rather than with
     /// Foundation's `Process`, which on Linux notices termination through a descriptor that the
     /// daemonized server inherits, so `pg_ctl start` would never be seen to finish.
     private static func run(_ executable: String, _ arguments: [String], output: URL) async throws {
@@ -145,12 +145,15 @@ public final class TemporaryCluster: Sendable {
         }
 
         let child = pid
+        // Reaped on a thread of its own: a blocked dispatch worker could starve
+        // the cooperative pool on a two-core machine.
         let status: Int32 = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            let reaper = Thread {
                 var status: Int32 = 0
                 while waitpid(child, &status, 0) == -1 && errno == EINTR {}
                 continuation.resume(returning: status)
             }
+            reaper.start()
         }
         // Exited normally (low 7 bits zero) with exit code 0.
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
 import Hummingbird
+import HummingbirdTesting
 import JWT
 import Postgres
 import Testing

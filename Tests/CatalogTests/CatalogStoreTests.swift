@@ -1,8 +1,8 @@
 import Catalog
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CatalogStoreTests {
     @Test func idempotencyClaimsMoveFromAcquiredToReplay() async throws {

@@ -122,9 +122,10 @@ import Testing
         expect(.malformed, try ec.signJWS(header: ["alg": "ES256", "kid": 7], payload: payload))
     }
 
-    @Test(arguments: [
-        ["b64"], ["exp"], [], ["unknown-extension"],
-    ] as [JSONValue])
+    @Test(
+        arguments: [
+            ["b64"], ["exp"], [], ["unknown-extension"],
+        ] as [JSONValue])
     func anyCritIsRejected(crit: JSONValue) throws {
         let token = try ec.signJWS(header: ["alg": "ES256", "kid": .string(ec.keyID), "crit": crit, "b64": true], payload: payload)
         expect(.unknownCritical, token)
@@ -173,7 +174,9 @@ import Testing
         expect(.malformed, parts[0] + "." + parts[1] + "." + tweaked)
         expect(.malformed, parts[0] + "=." + parts[1] + "." + signature)
         expect(.malformed, parts[0] + "." + parts[1] + "." + signature + "==")
-        expect(.malformed, parts[0].replacingOccurrences(of: "_", with: "/").replacingOccurrences(of: "-", with: "+") + "+." + parts[1] + "." + signature)
+        expect(
+            .malformed, parts[0].replacingOccurrences(of: "_", with: "/").replacingOccurrences(of: "-", with: "+") + "+." + parts[1] + "." + signature
+        )
         expect(.malformed, parts[0] + "." + parts[1] + " ." + signature)
         expect(.malformed, parts[0] + "." + parts[1])
         expect(.malformed, parts[0] + "." + parts[1] + "." + signature + ".")

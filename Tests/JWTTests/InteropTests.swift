@@ -15,82 +15,82 @@ enum InteropTools {
     /// array of {alg, jwk, token}. With "verify", reads that array on stdin
     /// and prints one "ok"/"fail" per token.
     static let script = #"""
-import base64, json, sys
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-from cryptography.exceptions import InvalidSignature
+        import base64, json, sys
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+        from cryptography.exceptions import InvalidSignature
 
-def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-def unb64(text): return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-def int_bytes(value, length=None):
-    length = length or (value.bit_length() + 7) // 8
-    return value.to_bytes(length, "big")
-HASH = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+        def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        def unb64(text): return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        def int_bytes(value, length=None):
+            length = length or (value.bit_length() + 7) // 8
+            return value.to_bytes(length, "big")
+        HASH = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 
-def rsa_padding(alg):
-    h = HASH[alg[2:]]()
-    if alg.startswith("PS"):
-        return padding.PSS(mgf=padding.MGF1(h), salt_length=padding.PSS.DIGEST_LENGTH), h
-    return padding.PKCS1v15(), h
+        def rsa_padding(alg):
+            h = HASH[alg[2:]]()
+            if alg.startswith("PS"):
+                return padding.PSS(mgf=padding.MGF1(h), salt_length=padding.PSS.DIGEST_LENGTH), h
+            return padding.PKCS1v15(), h
 
-def generate(alg):
-    if alg[:2] in ("RS", "PS"):
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        numbers = key.public_key().public_numbers()
-        jwk = {"kty": "RSA", "n": b64(int_bytes(numbers.n)), "e": b64(int_bytes(numbers.e))}
-        def sign(data):
-            pad, h = rsa_padding(alg)
-            return key.sign(data, pad, h)
-    elif alg in ("ES256", "ES384"):
-        curve, size, h = (ec.SECP256R1(), 32, hashes.SHA256()) if alg == "ES256" else (ec.SECP384R1(), 48, hashes.SHA384())
-        key = ec.generate_private_key(curve)
-        numbers = key.public_key().public_numbers()
-        jwk = {"kty": "EC", "crv": "P-256" if size == 32 else "P-384", "x": b64(int_bytes(numbers.x, size)), "y": b64(int_bytes(numbers.y, size))}
-        def sign(data):
-            r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(h)))
-            return int_bytes(r, size) + int_bytes(s, size)
-    else:
-        key = ed25519.Ed25519PrivateKey.generate()
-        raw = key.public_key().public_bytes_raw()
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}
-        sign = key.sign
-    return jwk, sign
+        def generate(alg):
+            if alg[:2] in ("RS", "PS"):
+                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                numbers = key.public_key().public_numbers()
+                jwk = {"kty": "RSA", "n": b64(int_bytes(numbers.n)), "e": b64(int_bytes(numbers.e))}
+                def sign(data):
+                    pad, h = rsa_padding(alg)
+                    return key.sign(data, pad, h)
+            elif alg in ("ES256", "ES384"):
+                curve, size, h = (ec.SECP256R1(), 32, hashes.SHA256()) if alg == "ES256" else (ec.SECP384R1(), 48, hashes.SHA384())
+                key = ec.generate_private_key(curve)
+                numbers = key.public_key().public_numbers()
+                jwk = {"kty": "EC", "crv": "P-256" if size == 32 else "P-384", "x": b64(int_bytes(numbers.x, size)), "y": b64(int_bytes(numbers.y, size))}
+                def sign(data):
+                    r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(h)))
+                    return int_bytes(r, size) + int_bytes(s, size)
+            else:
+                key = ed25519.Ed25519PrivateKey.generate()
+                raw = key.public_key().public_bytes_raw()
+                jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}
+                sign = key.sign
+            return jwk, sign
 
-def verify(alg, jwk, token):
-    header, payload, signature = token.split(".")
-    data, sig = (header + "." + payload).encode(), unb64(signature)
-    try:
-        if jwk["kty"] == "RSA":
-            pub = rsa.RSAPublicNumbers(int.from_bytes(unb64(jwk["e"]), "big"), int.from_bytes(unb64(jwk["n"]), "big")).public_key()
-            pad, h = rsa_padding(alg)
-            pub.verify(sig, data, pad, h)
-        elif jwk["kty"] == "EC":
-            curve, h = (ec.SECP256R1(), hashes.SHA256()) if jwk["crv"] == "P-256" else (ec.SECP384R1(), hashes.SHA384())
-            pub = ec.EllipticCurvePublicNumbers(int.from_bytes(unb64(jwk["x"]), "big"), int.from_bytes(unb64(jwk["y"]), "big"), curve).public_key()
-            half = len(sig) // 2
-            der = utils.encode_dss_signature(int.from_bytes(sig[:half], "big"), int.from_bytes(sig[half:], "big"))
-            pub.verify(der, data, ec.ECDSA(h))
+        def verify(alg, jwk, token):
+            header, payload, signature = token.split(".")
+            data, sig = (header + "." + payload).encode(), unb64(signature)
+            try:
+                if jwk["kty"] == "RSA":
+                    pub = rsa.RSAPublicNumbers(int.from_bytes(unb64(jwk["e"]), "big"), int.from_bytes(unb64(jwk["n"]), "big")).public_key()
+                    pad, h = rsa_padding(alg)
+                    pub.verify(sig, data, pad, h)
+                elif jwk["kty"] == "EC":
+                    curve, h = (ec.SECP256R1(), hashes.SHA256()) if jwk["crv"] == "P-256" else (ec.SECP384R1(), hashes.SHA384())
+                    pub = ec.EllipticCurvePublicNumbers(int.from_bytes(unb64(jwk["x"]), "big"), int.from_bytes(unb64(jwk["y"]), "big"), curve).public_key()
+                    half = len(sig) // 2
+                    der = utils.encode_dss_signature(int.from_bytes(sig[:half], "big"), int.from_bytes(sig[half:], "big"))
+                    pub.verify(der, data, ec.ECDSA(h))
+                else:
+                    ed25519.Ed25519PublicKey.from_public_bytes(unb64(jwk["x"])).verify(sig, data)
+                return "ok"
+            except InvalidSignature:
+                return "fail"
+
+        if sys.argv[1] == "generate":
+            claims = json.loads(sys.argv[2])
+            out = []
+            for alg in sys.argv[3].split(","):
+                jwk, sign = generate(alg)
+                jwk["kid"] = "py-" + alg
+                header = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": jwk["kid"]}).encode())
+                body = b64(json.dumps(claims).encode())
+                token = header + "." + body + "." + b64(sign((header + "." + body).encode()))
+                out.append({"alg": alg, "jwk": jwk, "token": token})
+            print(json.dumps(out))
         else:
-            ed25519.Ed25519PublicKey.from_public_bytes(unb64(jwk["x"])).verify(sig, data)
-        return "ok"
-    except InvalidSignature:
-        return "fail"
-
-if sys.argv[1] == "generate":
-    claims = json.loads(sys.argv[2])
-    out = []
-    for alg in sys.argv[3].split(","):
-        jwk, sign = generate(alg)
-        jwk["kid"] = "py-" + alg
-        header = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": jwk["kid"]}).encode())
-        body = b64(json.dumps(claims).encode())
-        token = header + "." + body + "." + b64(sign((header + "." + body).encode()))
-        out.append({"alg": alg, "jwk": jwk, "token": token})
-    print(json.dumps(out))
-else:
-    for item in json.load(sys.stdin):
-        print(verify(item["alg"], item["jwk"], item["token"]))
-"""#
+            for item in json.load(sys.stdin):
+                print(verify(item["alg"], item["jwk"], item["token"]))
+        """#
 
     static let algorithms: [JWSAlgorithm] = [.RS256, .RS384, .RS512, .PS256, .PS384, .PS512, .ES256, .ES384, .EdDSA]
 
@@ -126,7 +126,9 @@ else:
             var tampered = Array(token.utf8)
             let index = tampered.firstIndex(of: UInt8(ascii: ".")).map { $0 + 3 } ?? 3
             tampered[index] = tampered[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-            items.append(["alg": .string(algorithm.rawValue), "jwk": .object(key.publicJWK), "token": .string(String(decoding: tampered, as: UTF8.self))])
+            items.append([
+                "alg": .string(algorithm.rawValue), "jwk": .object(key.publicJWK), "token": .string(String(decoding: tampered, as: UTF8.self)),
+            ])
         }
         let output = try TestSupport.run(["python3", "-c", Self.script, "verify"], input: JSONCoding.encode(.array(items)))
         let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
@@ -134,12 +136,14 @@ else:
         #expect(lines == expected)
     }
 
-    @Test(.enabled(if: InteropTools.opensslAvailable, "needs the openssl CLI"), arguments: [
-        (JWSAlgorithm.RS256, ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
-        (JWSAlgorithm.PS256, ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
-        (JWSAlgorithm.ES256, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-        (JWSAlgorithm.EdDSA, ["-algorithm", "ED25519"]),
-    ])
+    @Test(
+        .enabled(if: InteropTools.opensslAvailable, "needs the openssl CLI"),
+        arguments: [
+            (JWSAlgorithm.RS256, ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+            (JWSAlgorithm.PS256, ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+            (JWSAlgorithm.ES256, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+            (JWSAlgorithm.EdDSA, ["-algorithm", "ED25519"]),
+        ])
     func readsOpenSSLKeysAndVerifiesOpenSSLSignatures(algorithm: JWSAlgorithm, options: [String]) throws {
         let directory = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

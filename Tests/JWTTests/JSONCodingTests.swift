@@ -36,12 +36,13 @@ import Testing
         #expect(throws: JWTError.invalidJSON(reason)) { try JSONCoding.decode(Array(text.utf8)) }
     }
 
-    @Test(arguments: [
-        [0x22, 0xFF, 0x22],  // invalid byte
-        [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
-        [0x22, 0xED, 0xA0, 0x80, 0x22],  // encoded surrogate
-        [0x22, 0xE2, 0x82, 0x22],  // truncated sequence
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x22, 0xFF, 0x22],  // invalid byte
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // encoded surrogate
+            [0x22, 0xE2, 0x82, 0x22],  // truncated sequence
+        ] as [[UInt8]])
     func rejectsInvalidUTF8(bytes: [UInt8]) {
         #expect(throws: JWTError.invalidJSON("invalid UTF-8")) { try JSONCoding.decode(bytes) }
     }
