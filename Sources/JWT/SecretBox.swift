@@ -34,7 +34,7 @@ public struct SecretBox: Sendable {
                 Self.update(context, output: out.baseAddress, input: plaintext, written: &written, encrypt: true)
             }
             && ciphertext.withUnsafeMutableBufferPointer { out in
-                EVP_EncryptFinal_ex(context, out.baseAddress! + Int(written), &finalLength) == 1
+                EVP_EncryptFinal_ex(context, out.baseAddress.map { $0 + Int(written) }, &finalLength) == 1
             }
             && tag.withUnsafeMutableBytes { buffer in
                 EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagLength), buffer.baseAddress) == 1
@@ -71,7 +71,7 @@ public struct SecretBox: Sendable {
                 EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagLength), buffer.baseAddress) == 1
             }
             && plaintext.withUnsafeMutableBufferPointer { out in
-                EVP_DecryptFinal_ex(context, out.baseAddress! + Int(written), &finalLength) == 1
+                EVP_DecryptFinal_ex(context, out.baseAddress.map { $0 + Int(written) }, &finalLength) == 1
             }
         guard ok else {
             ERR_clear_error()
