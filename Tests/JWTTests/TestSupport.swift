@@ -53,10 +53,6 @@ enum TestSupport {
         return [UInt8](output)
     }
 
-    static func toolAvailable(_ arguments: [String]) -> Bool {
-        (try? run(arguments)) != nil
-    }
-
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

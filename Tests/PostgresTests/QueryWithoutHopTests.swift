@@ -233,32 +233,14 @@ struct QueryWithoutHopTests {
 }
 
 /// Runs its own throwaway cluster so it can stop and start the server under traffic. An
-/// extension of ``RecoveryTests``, whose suite is serialized: TemporaryCluster waits for
-/// `initdb` / `pg_ctl` on a global dispatch thread, and two clusters starting at once would
-/// occupy the whole cooperative pool of a 2-core machine and starve timing-sensitive tests.
+/// extension of ``RecoveryTests``, whose suite is serialized so that only one throwaway
+/// cluster starts at a time on a 2-core machine.
 extension RecoveryTests {
     @Test(.timeLimit(.minutes(2)))
     func queriesInFlightFailAsUnavailableAndThePoolRecovers() async throws {
-        let cluster = try await TemporaryCluster.start()
-        let pool = PostgresPool(
-            configuration: PostgresConfiguration(
-                connectionString: cluster.connectionString,
-                poolSize: 3,
-                statementTimeout: .seconds(10),
-                connectTimeout: .seconds(2),
-                acquireTimeout: .seconds(2)
-            ),
-            logger: Logger(label: "recovery-test")
-        )
-        do {
+        try await Self.withClusterPool(statementTimeout: .seconds(10)) { pool, cluster in
             try await exercise(pool: pool, cluster: cluster)
-        } catch {
-            await pool.close()
-            await cluster.destroy()
-            throw error
         }
-        await pool.close()
-        await cluster.destroy()
     }
 
     private func exercise(pool: PostgresPool, cluster: TemporaryCluster) async throws {

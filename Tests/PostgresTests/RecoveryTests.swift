@@ -8,19 +8,29 @@ import Testing
 struct RecoveryTests {
     @Test(.timeLimit(.minutes(2)))
     func poolFailsFastWhileServerIsDownAndRecoversWithoutRestart() async throws {
+        try await Self.withClusterPool(statementTimeout: .seconds(2)) { pool, cluster in
+            try await exercise(pool: pool, cluster: cluster)
+        }
+    }
+
+    /// A pool of three connections on a throwaway cluster of its own; both are
+    /// torn down afterwards, whatever `body` did.
+    static func withClusterPool(
+        statementTimeout: Duration, _ body: (PostgresPool, TemporaryCluster) async throws -> Void
+    ) async throws {
         let cluster = try await TemporaryCluster.start()
         let pool = PostgresPool(
             configuration: PostgresConfiguration(
                 connectionString: cluster.connectionString,
                 poolSize: 3,
-                statementTimeout: .seconds(2),
+                statementTimeout: statementTimeout,
                 connectTimeout: .seconds(2),
                 acquireTimeout: .seconds(2)
             ),
             logger: Logger(label: "recovery-test")
         )
         do {
-            try await exercise(pool: pool, cluster: cluster)
+            try await body(pool, cluster)
         } catch {
             await pool.close()
             await cluster.destroy()
