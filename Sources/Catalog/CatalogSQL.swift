@@ -26,12 +26,10 @@ enum CatalogSQL {
         }
     }
 
-    /// The wire field a unique constraint protects.
+    /// The wire field a unique constraint protects: every unique key of the
+    /// catalog so far is a slug (`*_slug_key`).
     static func field(ofConstraint constraint: String?) -> String {
-        switch constraint {
-        case "regions_slug_key", "plans_slug_key", "organizations_slug_key", "brands_organization_slug_key": "slug"
-        default: "slug"
-        }
+        "slug"
     }
 
     /// Foreign keys whose violation on delete means "still has dependents".
