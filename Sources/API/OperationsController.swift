@@ -12,13 +12,15 @@ struct OperationsController {
     let openAPIDocument: [UInt8]
 
     func addRoutes(to routes: RouteRegistry) {
+        // The migrations this process was built and started with: read once, not on every probe.
+        let expected = Result { try migrator.available() }
         routes.add(.get, "/healthz", access: .open) { _, _ in
             APIResponse(json: .object(["status": .string("ok")]))
         }
         routes.add(.get, "/readyz", access: .open) { _, context in
             let status: MigrationStatus
             do {
-                status = try await migrator.status()
+                status = try await migrator.status(of: expected.get())
             } catch let error as DatabaseError {
                 context.logger.warning("readiness check failed", metadata: ["db.error": "\(error)"])
                 throw ProblemError.unavailable("the catalog database is unreachable")

@@ -52,7 +52,12 @@ public struct Migrator: Sendable {
 
     /// Compares the files with what the database has applied, changing nothing.
     public func status() async throws -> MigrationStatus {
-        let migrations = try available()
+        try await status(of: available())
+    }
+
+    /// Compares `migrations` (read once with ``available()``) with what the database has applied,
+    /// changing nothing: for callers that check often, such as a readiness probe.
+    public func status(of migrations: [Migration]) async throws -> MigrationStatus {
         let applied = try await pool.withConnection { connection in
             let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
             guard let row = exists.first, try row.decode(Bool.self, "present") else {
