@@ -57,16 +57,15 @@ struct IdempotencyGuard: Sendable {
         let response: APIResponse
         do {
             response = try await handler(replayable)
-        } catch let problem as ProblemError where problem.status.code < 500 {
-            try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
-            throw problem
-        } catch let error as CatalogError {
-            let problem = ProblemError.from(error)
-            try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
-            throw problem
         } catch {
-            await releaseQuietly(scope: scope, key: key)
-            throw error
+            // A refusal (4xx) is the answer replays get; anything else frees the key for a retry.
+            let problem = (error as? ProblemError) ?? (error as? CatalogError).map(ProblemError.from)
+            guard let problem, problem.status.code < 500 else {
+                await releaseQuietly(scope: scope, key: key)
+                throw error
+            }
+            try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
+            throw problem
         }
         try await store.complete(principal: scope, key: key, response: Self.stored(response))
         return response
