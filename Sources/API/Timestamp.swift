@@ -29,14 +29,11 @@ public enum Timestamp {
 
     /// Appends `value` in decimal, zero-padded to `width` digits.
     private static func append(_ value: Int, width: Int, to text: inout [UInt8]) {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-        var rest = value
-        var index = width - 1
-        while index >= 0 {
-            digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            index -= 1
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        while divisor > 0 {
+            text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
         }
-        text.append(contentsOf: digits)
     }
 }
