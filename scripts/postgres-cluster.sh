@@ -5,7 +5,9 @@
 #   scripts/postgres-cluster.sh start  DIR [PORT]   start it and wait until it accepts connections
 #   scripts/postgres-cluster.sh stop   DIR [--immediate]
 #   scripts/postgres-cluster.sh status DIR          exit 0 running, 3 stopped, 4 not initialized
-#   scripts/postgres-cluster.sh url    DIR          postgresql://provisioner:PW@127.0.0.1:PORT/provisioner
+#   scripts/postgres-cluster.sh url    DIR [--database NAME]
+#                                                   postgresql://provisioner:PW@/provisioner?host=DIR/pgdata&port=PORT
+#                                                   (the unix socket; 127.0.0.1:PORT when DIR is too long for one)
 #   scripts/postgres-cluster.sh psql   DIR [-- PSQL-ARGS...]
 #
 # Layout of DIR:
@@ -15,7 +17,8 @@
 #   port        the TCP port (default 54329), chosen at init; start PORT changes it
 #   server.log  the server's log
 #
-# The server listens on 127.0.0.1 only and requires scram-sha-256 passwords.
+# The server listens on 127.0.0.1 and its unix socket only, and requires
+# scram-sha-256 passwords on both.
 # initdb and postgres refuse to run as root, so as root they run as the
 # `postgres` user through runuser; DIR and its parents must then be
 # traversable by that user.
@@ -38,7 +41,7 @@ die() {
 log() { printf 'postgres-cluster: %s\n' "$*" >&2; }
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -49,10 +52,16 @@ shift 2
 
 port_arg=""
 stop_mode="fast"
+url_database="$DATABASE"
 extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --immediate) stop_mode="immediate" ;;
+        --database)
+            [[ $# -ge 2 && "$2" =~ ^[a-z_][a-z0-9_]*$ ]] || die "--database needs a lower-case identifier"
+            url_database="$2"
+            shift
+            ;;
         --)
             shift
             extra=("$@")
@@ -128,7 +137,28 @@ cluster_url() {
     port="$(current_port)"
     [[ -r "$PASSWORD_FILE" ]] || die "cannot read $PASSWORD_FILE"
     pw="$(cat "$PASSWORD_FILE")"
-    printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$SUPERUSER" "$pw" "$port" "$DATABASE"
+    # The unix socket in pgdata spares both ends the loopback TCP stack; a socket path
+    # longer than sun_path allows (107 bytes) falls back to TCP.
+    local socket="$PGDATA_DIR/.s.PGSQL.$port"
+    if ((${#socket} <= 100)); then
+        printf 'postgresql://%s:%s@/%s?host=%s&port=%s\n' \
+            "$SUPERUSER" "$pw" "$url_database" "$(percent_encode "$PGDATA_DIR")" "$port"
+    else
+        printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$SUPERUSER" "$pw" "$port" "$url_database"
+    fi
+}
+
+# Percent-encodes everything but unreserved characters and '/', for a URI query value.
+percent_encode() {
+    local text="$1" out="" char i
+    for ((i = 0; i < ${#text}; i++)); do
+        char="${text:i:1}"
+        case "$char" in
+            [A-Za-z0-9/._~-]) out+="$char" ;;
+            *) out+="$(printf '%%%02X' "'$char")" ;;
+        esac
+    done
+    printf '%s' "$out"
 }
 
 check_traversable() {

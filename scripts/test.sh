@@ -108,7 +108,7 @@ stage_api_fuzz() {
         "$CLUSTER" psql "$PG_DIR" -- -q -v ON_ERROR_STOP=1 \
         -c 'DROP DATABASE IF EXISTS fuzz' -c 'CREATE DATABASE fuzz' || return 1
     PROVISIONER_BIN="$bin" \
-        FUZZ_DATABASE_URL="${PROVISIONER_TEST_DATABASE_URL%/*}/fuzz" \
+        FUZZ_DATABASE_URL="$("$CLUSTER" url "$PG_DIR" --database fuzz)" \
         "$script"
 }
 
