@@ -22,12 +22,16 @@ public final class PostgresConnection: Sendable {
         /// SQL text -> name of the prepared statement on this connection.
         var statements: [String: String] = [:]
         var nextStatementNumber = 1
-        /// A query sent without blocking whose results have not all been read: the connection
-        /// must not run anything else (nor go back to the pool) until it is finished or closed.
-        var queryInFlight = false
-        /// The first result (or first error) of the query in flight, kept while libpq waits
-        /// for the rest of the server's answer.
-        var inFlightOutcome: Result<PostgresRows, DatabaseError>?
+        /// In libpq's pipeline mode: the blocking calls refuse to run.
+        var pipelineMode = false
+        /// The connection failed in pipeline mode: it takes no more queries and must be closed.
+        var pipelineBroken = false
+        /// Queries sent in pipeline mode whose results have not all been read, oldest first.
+        var pending: [PendingQuery] = []
+        /// Part of what was sent is still in libpq's output buffer.
+        var outputPending = false
+        /// What the poller registration armed for the socket waits for; nil when none is armed.
+        var armedInterest: PostgresPoller.Interest?
     }
 
     /// Prepared statements kept per connection before the cache is reset with `DEALLOCATE ALL`;
@@ -106,8 +110,9 @@ public final class PostgresConnection: Sendable {
                 PQfinish(handle)
                 state.handle = nil
                 state.statements = [:]
-                state.queryInFlight = false
-                state.inFlightOutcome = nil
+                state.pipelineMode = false
+                state.outputPending = false
+                state.armedInterest = nil
             }
         }
     }
@@ -145,7 +150,7 @@ public final class PostgresConnection: Sendable {
             guard let handle = state.handle else {
                 throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
             }
-            guard !state.queryInFlight else {
+            guard !state.pipelineMode else {
                 throw DatabaseError(kind: .server, serverMessage: "another query is in progress on this connection")
             }
             let wasCached = state.statements[sql] != nil
@@ -176,7 +181,7 @@ public final class PostgresConnection: Sendable {
             guard let handle = state.handle else {
                 throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
             }
-            guard !state.queryInFlight else {
+            guard !state.pipelineMode else {
                 throw DatabaseError(kind: .server, serverMessage: "another query is in progress on this connection")
             }
             let result = PQexec(handle, sql)
@@ -220,140 +225,257 @@ public final class PostgresConnection: Sendable {
         return rows(from: checked)
     }
 
-    // MARK: - Queries without blocking
+    // MARK: - Pipelined queries
 
-    /// How a query sent without blocking goes on.
-    enum Progress {
-        /// Wait until the socket is readable, then call ``continueQueryWithoutBlocking()``.
-        case waitForReadable
-        /// Output is still queued: wait until the socket is readable or writable, then call
-        /// ``continueQueryWithoutBlocking()``.
-        case waitForWritable
-        /// Every result has been read. `reusable` is false when the connection must be closed
-        /// (broken, left inside a transaction, or in a state this path does not handle).
-        case finished(Result<PostgresRows, DatabaseError>, reusable: Bool)
+    /// What ``sendPipelined(_:texts:poller:completion:)`` did.
+    enum PipelineSend {
+        /// Sent; the completion will be called once, on the poller thread (or on the caller's
+        /// thread if the connection breaks while it is being sent).
+        case sent
+        /// Nothing was sent because the connection is closed or broken: try another one.
+        case connectionBroken
+        /// Nothing was sent because preparing one more statement needs the statement cache reset,
+        /// which pipeline mode cannot do: run the query with the blocking ``query(_:texts:)``.
+        case needsBlockingPath
     }
 
-    enum Start {
-        /// The statement is not prepared on this connection (preparing is a round trip): run it
-        /// with the blocking ``query(_:texts:)`` instead. Nothing was sent.
-        case notPrepared
-        /// The query was sent; wait on `socket` as `progress` says.
-        case sent(socket: Int32, progress: Progress)
+    /// One query sent in pipeline mode: a prepared statement execution (after its preparation,
+    /// on first use) followed by a sync, so each query is its own implicit transaction and an
+    /// error in one never aborts the next.
+    private struct PendingQuery {
+        let sql: String
+        let statementName: String
+        /// Whether the statement was prepared along with this query.
+        let preparedHere: Bool
+        /// The last result, or the first error, seen so far.
+        var outcome: Result<PostgresRows, DatabaseError>?
+        let completion: PipelineCompletion
     }
 
-    /// Sends a statement prepared earlier on this connection and returns at once: libpq's
-    /// asynchronous calls in non-blocking mode never wait for the network. A thrown error means
-    /// the connection failed while the query was being sent: it must be closed, and whether the
-    /// server received the query is unknown.
-    func sendQueryWithoutBlocking(_ sql: String, texts: [String?]) throws(DatabaseError) -> Start {
-        try state.withLock { (state: inout State) throws(DatabaseError) -> Start in
-            guard let handle = state.handle, !state.queryInFlight, let name = state.statements[sql],
-                PQisnonblocking(handle) == 1
+    /// `retryable` is true when the query failed only because the schema changed under a cached
+    /// statement ("cached plan must not change result type"): the statement has been forgotten,
+    /// so running the query again prepares it afresh.
+    typealias PipelineCompletion = @Sendable (_ result: Result<PostgresRows, DatabaseError>, _ retryable: Bool) -> Void
+
+    /// Switches an idle connection to pipeline mode, where several queries can be in flight;
+    /// the blocking calls refuse to run until ``exitPipelineMode()``. False if libpq refuses.
+    func enterPipelineMode() -> Bool {
+        state.withLock { state in
+            guard let handle = state.handle, !state.pipelineMode, PQisnonblocking(handle) == 1,
+                PQenterPipelineMode(handle) == 1
             else {
-                return .notPrepared
-            }
-            let socket = PQsocket(handle)
-            guard socket >= 0 else {
-                throw DatabaseError(kind: .connectionLost, serverMessage: Self.errorMessage(handle))
-            }
-            let sent = withOptionalCStrings(texts) { values in
-                PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
-            }
-            guard sent == 1 else {
-                let lost = PQstatus(handle) != CONNECTION_OK
-                throw DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: Self.errorMessage(handle))
-            }
-            state.queryInFlight = true
-            state.inFlightOutcome = nil
-            return .sent(socket: socket, progress: Self.flushWithoutBlocking(handle, &state) ?? .waitForReadable)
-        }
-    }
-
-    /// Reads whatever the server has sent for the query in flight, without blocking; to be called
-    /// when its socket is ready.
-    func continueQueryWithoutBlocking() -> Progress {
-        state.withLock { state in
-            guard let handle = state.handle, state.queryInFlight else {
-                let error = DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
-                return .finished(.failure(error), reusable: false)
-            }
-            guard PQconsumeInput(handle) == 1 else {
-                return Self.failInFlight(handle)
-            }
-            if let progress = Self.flushWithoutBlocking(handle, &state) {
-                return progress
-            }
-            while PQisBusy(handle) == 0 {
-                guard let result = PQgetResult(handle) else {
-                    let outcome =
-                        state.inFlightOutcome
-                        ?? .failure(DatabaseError(kind: .server, serverMessage: "the server sent no result"))
-                    state.queryInFlight = false
-                    state.inFlightOutcome = nil
-                    let reusable = PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
-                    return .finished(outcome, reusable: reusable)
-                }
-                defer { PQclear(result) }
-                switch PQresultStatus(result) {
-                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-                    // libpq would hand out a COPY result on every call: give the connection up.
-                    let error = DatabaseError(kind: .server, serverMessage: "COPY is not supported by query")
-                    return .finished(.failure(error), reusable: false)
-                default:
-                    break
-                }
-                let outcome: Result<PostgresRows, DatabaseError>
-                do throws(DatabaseError) {
-                    let checked = try Self.check(
-                        result,
-                        handle,
-                        accepting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY]
-                    )
-                    outcome = .success(Self.rows(from: checked))
-                } catch {
-                    outcome = .failure(error)
-                }
-                // Keep the first result, unless an error follows it.
-                switch (state.inFlightOutcome, outcome) {
-                case (nil, _), (.success?, .failure):
-                    state.inFlightOutcome = outcome
-                default:
-                    break
-                }
-            }
-            return .waitForReadable
-        }
-    }
-
-    /// Forgets the prepared statement for `sql` (its cached plan is stale). True when the
-    /// connection can prepare it again right away: healthy, idle, outside a transaction.
-    func forgetStatement(_ sql: String) -> Bool {
-        state.withLock { state in
-            state.statements[sql] = nil
-            guard let handle = state.handle, !state.queryInFlight else {
                 return false
             }
+            state.pipelineMode = true
+            state.pipelineBroken = false
+            return true
+        }
+    }
+
+    /// Leaves pipeline mode once every query sent has completed. False when the connection
+    /// cannot be used again (it broke, or libpq still had results pending).
+    func exitPipelineMode() -> Bool {
+        state.withLock { state in
+            guard let handle = state.handle, state.pipelineMode else {
+                return false
+            }
+            guard state.pending.isEmpty, !state.pipelineBroken, PQexitPipelineMode(handle) == 1 else {
+                return false
+            }
+            state.pipelineMode = false
             return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
         }
     }
 
-    /// Sends queued output; nil once all of it is sent, `.waitForWritable` while some remains.
-    private static func flushWithoutBlocking(_ handle: OpaquePointer, _ state: inout State) -> Progress? {
-        switch PQflush(handle) {
-        case 0:
-            return nil
-        case 1:
-            return .waitForWritable
-        default:
-            return failInFlight(handle)
+    /// Sends `sql` (prepared on first use) with its parameters and a sync, without blocking, and
+    /// makes sure the poller watches the socket until every query in flight has its results.
+    func sendPipelined(
+        _ sql: String,
+        texts: [String?],
+        poller: PostgresPoller,
+        completion: @escaping PipelineCompletion
+    ) -> PipelineSend {
+        let (outcome, failed) = state.withLock { state -> (PipelineSend, [(PipelineCompletion, DatabaseError)]) in
+            guard let handle = state.handle, state.pipelineMode, !state.pipelineBroken else {
+                return (.connectionBroken, [])
+            }
+            var preparedHere = false
+            let name: String
+            if let cached = state.statements[sql] {
+                name = cached
+            } else {
+                guard state.statements.count < Self.statementCacheLimit else {
+                    return (.needsBlockingPath, [])
+                }
+                name = "provisioner_\(state.nextStatementNumber)"
+                state.nextStatementNumber += 1
+                guard PQsendPrepare(handle, name, sql, Int32(texts.count), nil) == 1 else {
+                    return (.connectionBroken, Self.breakPipeline(handle, &state))
+                }
+                // Queries sent after this one use the name at once: the server prepares it first.
+                state.statements[sql] = name
+                preparedHere = true
+            }
+            let sent = withOptionalCStrings(texts) { values in
+                PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+            }
+            guard sent == 1, PQpipelineSync(handle) == 1 else {
+                // What reached the server is unknown: this query fails like the ones before it.
+                var failed = Self.breakPipeline(handle, &state)
+                let error = failed.first?.1 ?? Self.connectionError(handle)
+                failed.append((completion, error))
+                return (.sent, failed)
+            }
+            state.pending.append(PendingQuery(sql: sql, statementName: name, preparedHere: preparedHere, outcome: nil, completion: completion))
+            switch PQflush(handle) {
+            case 0:
+                state.outputPending = false
+            case 1:
+                state.outputPending = true
+            default:
+                return (.sent, Self.breakPipeline(handle, &state))
+            }
+            return (.sent, watch(handle, &state, poller: poller))
+        }
+        for (completion, error) in failed {
+            completion(.failure(error), false)
+        }
+        return outcome
+    }
+
+    /// Registers with the poller unless a registration that covers what is needed is armed.
+    /// Runs under the connection's lock, so registrations are never reordered.
+    private func watch(
+        _ handle: OpaquePointer,
+        _ state: inout State,
+        poller: PostgresPoller
+    ) -> [(PipelineCompletion, DatabaseError)] {
+        let interest: PostgresPoller.Interest = state.outputPending ? [.readable, .writable] : .readable
+        guard !state.pending.isEmpty, state.armedInterest?.isSuperset(of: interest) != true else {
+            return []
+        }
+        do {
+            try poller.register(socket: PQsocket(handle), for: interest) { [self] readiness in
+                pipelineReady(readiness, poller: poller)
+            }
+            state.armedInterest = interest
+            return []
+        } catch {
+            return Self.breakPipeline(handle, &state, error: error)
         }
     }
 
-    private static func failInFlight(_ handle: OpaquePointer) -> Progress {
+    /// The poller's handler: reads what arrived, completes the queries whose sync came, and
+    /// watches again while queries remain.
+    private func pipelineReady(_ readiness: PostgresPoller.Readiness, poller: PostgresPoller) {
+        let finished = state.withLock { state -> [(PipelineCompletion, Result<PostgresRows, DatabaseError>, Bool)] in
+            state.armedInterest = nil
+            guard let handle = state.handle, state.pipelineMode, !state.pipelineBroken else {
+                return []
+            }
+            if case .pollerFailed = readiness {
+                let error = DatabaseError(kind: .connectionLost, serverMessage: "the poller stopped")
+                return Self.breakPipeline(handle, &state, error: error).map { ($0.0, .failure($0.1), false) }
+            }
+            guard PQconsumeInput(handle) == 1 else {
+                return Self.breakPipeline(handle, &state).map { ($0.0, .failure($0.1), false) }
+            }
+            if state.outputPending {
+                switch PQflush(handle) {
+                case 0:
+                    state.outputPending = false
+                case 1:
+                    break
+                default:
+                    return Self.breakPipeline(handle, &state).map { ($0.0, .failure($0.1), false) }
+                }
+            }
+            var finished = Self.readPipelineResults(handle, &state)
+            for (completion, error) in watch(handle, &state, poller: poller) {
+                finished.append((completion, .failure(error), false))
+            }
+            return finished
+        }
+        for (completion, result, retryable) in finished {
+            completion(result, retryable)
+        }
+    }
+
+    /// Reads every complete result libpq has buffered; returns the queries whose sync arrived.
+    private static func readPipelineResults(
+        _ handle: OpaquePointer,
+        _ state: inout State
+    ) -> [(PipelineCompletion, Result<PostgresRows, DatabaseError>, Bool)] {
+        var finished: [(PipelineCompletion, Result<PostgresRows, DatabaseError>, Bool)] = []
+        var endsInARow = 0
+        while PQisBusy(handle) == 0, !state.pending.isEmpty {
+            // nil ends one query's results; the sync's own result follows. Two in a row would
+            // mean libpq is idle: wait for input rather than spin.
+            guard let result = PQgetResult(handle) else {
+                endsInARow += 1
+                if endsInARow > 1 {
+                    break
+                }
+                continue
+            }
+            endsInARow = 0
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_SYNC:
+                let query = state.pending.removeFirst()
+                let outcome = query.outcome ?? .failure(DatabaseError(kind: .server, serverMessage: "the server sent no result"))
+                var retryable = false
+                if case .failure(let error) = outcome {
+                    // A statement that may have failed to prepare, or whose plan went stale, is
+                    // forgotten, unless another query has prepared it again meanwhile.
+                    let stale = !query.preparedHere && error.sqlState == .featureNotSupported
+                    if query.preparedHere || stale, state.statements[query.sql] == query.statementName {
+                        state.statements[query.sql] = nil
+                    }
+                    retryable = stale
+                }
+                finished.append((query.completion, outcome, retryable))
+            case PGRES_PIPELINE_ABORTED:
+                if case .failure? = state.pending[0].outcome {
+                    break
+                }
+                state.pending[0].outcome = .failure(
+                    DatabaseError(kind: .server, serverMessage: "skipped after an earlier error in its pipeline")
+                )
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                let error = DatabaseError(kind: .server, serverMessage: "COPY is not supported by query")
+                return finished + breakPipeline(handle, &state, error: error).map { ($0.0, .failure($0.1), false) }
+            default:
+                if case .failure? = state.pending[0].outcome {
+                    break
+                }
+                do throws(DatabaseError) {
+                    let checked = try check(result, handle, accepting: [PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY])
+                    state.pending[0].outcome = .success(rows(from: checked))
+                } catch {
+                    state.pending[0].outcome = .failure(error)
+                }
+            }
+        }
+        return finished
+    }
+
+    /// Marks the connection unusable and hands back every query in flight with `error` (by
+    /// default, libpq's account of the failure).
+    private static func breakPipeline(
+        _ handle: OpaquePointer,
+        _ state: inout State,
+        error: DatabaseError? = nil
+    ) -> [(PipelineCompletion, DatabaseError)] {
+        state.pipelineBroken = true
+        let error = error ?? connectionError(handle)
+        defer { state.pending = [] }
+        return state.pending.map { ($0.completion, error) }
+    }
+
+    private static func connectionError(_ handle: OpaquePointer) -> DatabaseError {
         let lost = PQstatus(handle) != CONNECTION_OK
-        let error = DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: errorMessage(handle))
-        return .finished(.failure(error), reusable: false)
+        return DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: errorMessage(handle))
     }
 
     // MARK: - Pool support
@@ -362,7 +484,7 @@ public final class PostgresConnection: Sendable {
     /// closed it while it sat in the pool, and no transaction is open. Never blocks.
     func isUsable() -> Bool {
         state.withLock { state in
-            guard let handle = state.handle, !state.queryInFlight, PQstatus(handle) == CONNECTION_OK,
+            guard let handle = state.handle, !state.pipelineMode, PQstatus(handle) == CONNECTION_OK,
                 PQtransactionStatus(handle) == PQTRANS_IDLE
             else {
                 return false
@@ -392,7 +514,7 @@ public final class PostgresConnection: Sendable {
     /// Whether the connection is still open and healthy, with no query in flight.
     var isHealthy: Bool {
         state.withLock { state in
-            guard let handle = state.handle, !state.queryInFlight else {
+            guard let handle = state.handle, !state.pipelineMode else {
                 return false
             }
             return PQstatus(handle) == CONNECTION_OK

@@ -6,9 +6,10 @@ import Synchronization
 /// A fixed-size pool of libpq connections whose blocking calls run on a dedicated thread pool,
 /// never on Swift's cooperative threads.
 ///
-/// ``query(_:_:)`` takes a faster path once its statement is prepared on the connection it gets:
-/// the query is sent without blocking from the calling task, which then waits, suspended, while
-/// the pool's ``PostgresPoller`` thread reads the result as it arrives; no thread-pool hop.
+/// ``query(_:_:)`` takes a faster path: the query is sent in libpq's pipeline mode, without
+/// blocking, from the calling task, which then waits, suspended, while the pool's
+/// ``PostgresPoller`` thread reads the result as it arrives; no thread-pool hop, and concurrent
+/// queries share connections, so the server and the poller each wake once for several.
 ///
 /// Connections are opened lazily, up to `poolSize`. A connection that broke, or that the server
 /// closed while it sat idle, is discarded and replaced by a new one on demand, so the pool
@@ -53,7 +54,7 @@ public final class PostgresPool: Sendable, Service {
         }
     }
 
-    /// Queries that took the fast path so far (for tests).
+    /// Queries that completed through a pipeline so far (for tests).
     var queriesWithoutHop: Int {
         state.withLock { $0.queriesWithoutHop }
     }
@@ -128,38 +129,63 @@ public final class PostgresPool: Sendable, Service {
 
     /// Runs one statement on a pooled connection (see ``PostgresConnection/query(_:_:)``).
     ///
-    /// When the statement is already prepared on the connection it gets, the query is sent
-    /// without blocking and its result read by the poller thread; otherwise (first use on that
-    /// connection, new connection) it runs on the thread pool like ``withConnection(_:)``. Either
-    /// way, a connection found closed by the server before anything was sent is replaced
+    /// The statement goes through libpq's pipeline mode: it is sent without blocking from the
+    /// calling task, which waits, suspended, while the pool's ``PostgresPoller`` thread reads the
+    /// result. Concurrent queries share a pipelined connection (up to ``pipelineDepth`` in flight
+    /// on it, each its own implicit transaction), so a busy server reads several per wake-up and
+    /// the poller completes several per wake-up. A pipeline whose oldest query has made no
+    /// progress for ``pipelineStallLimit`` takes no more queries, so one slow statement does not
+    /// hold up others. At most half the pool pipelines, so ``withConnection(_:)`` and
+    /// ``transaction(isolation:_:)`` never find the whole pool taken by pipelines.
+    ///
+    /// A connection found closed by the server before anything was sent is replaced
     /// transparently; one that breaks once the query was sent fails it with `.connectionLost`.
     ///
     /// Cancelling the calling task does not interrupt the query: the call returns when the server
-    /// has answered (the statement timeout bounds the wait), so the connection never goes back to
-    /// the pool with a result pending, and a write is never reported cancelled after it happened.
+    /// has answered (the statement timeout bounds the wait), so a write is never reported
+    /// cancelled after it happened.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresBindable)?] = []) async throws -> PostgresRows {
         let texts = try PostgresConnection.parameterTexts(parameters)
+        var staleStatementRetried = false
         for _ in 0...configuration.poolSize {
-            let grant = try await acquire()
-            if case .connection(let connection) = grant, let poller {
-                switch await queryWithoutHop(connection, sql, texts, poller: poller) {
+            let pipelined: PipelineOutcome
+            if let poller, let connection = joinPipeline() {
+                pipelined = await queryPipelined(connection, sql, texts, poller: poller)
+            } else {
+                let grant = try await acquire()
+                if case .connection(let connection) = grant, let poller, startPipeline(connection) {
+                    pipelined = await queryPipelined(connection, sql, texts, poller: poller)
+                } else if case .connection(let connection) = grant, let poller, let shared = joinPipeline() {
+                    // Pipelines filled up while this call waited: share one, give the connection back.
+                    release(connection, reusable: true)
+                    pipelined = await queryPipelined(shared, sql, texts, poller: poller)
+                } else {
+                    switch try await lease(grant, { connection in try connection.query(sql, texts: texts) }) {
+                    case .finished(let result):
+                        return try result.get()
+                    case .deadBeforeUse:
+                        continue
+                    }
+                }
+            }
+            switch pipelined {
+            case .finished(let result):
+                return try result.get()
+            case .staleStatement(let error):
+                if staleStatementRetried {
+                    throw error
+                }
+                staleStatementRetried = true
+            case .connectionBroken:
+                continue
+            case .needsBlockingPath:
+                switch try await lease({ connection in try connection.query(sql, texts: texts) }) {
                 case .finished(let result):
                     return try result.get()
                 case .deadBeforeUse:
                     continue
-                case .needsThreadPool:
-                    break
                 }
-            }
-            let outcome = try await lease(grant) { connection in
-                try connection.query(sql, texts: texts)
-            }
-            switch outcome {
-            case .finished(let result):
-                return try result.get()
-            case .deadBeforeUse:
-                continue
             }
         }
         throw DatabaseError(kind: .connectionLost, serverMessage: "every pooled connection was closed by the server")
@@ -492,12 +518,8 @@ public final class PostgresPool: Sendable, Service {
     }
 
     /// Returns a leased connection: to the next waiter, to the idle list, or closes it.
-    /// `afterQueryWithoutHop` counts a query that took the fast path.
-    private func release(_ connection: PostgresConnection, reusable: Bool, afterQueryWithoutHop: Bool = false) {
+    private func release(_ connection: PostgresConnection, reusable: Bool) {
         let action = state.withLock { state -> ReleaseAction in
-            if afterQueryWithoutHop {
-                state.queriesWithoutHop += 1
-            }
             if reusable && !state.isClosed {
                 if !state.waiters.isEmpty {
                     let waiter = state.waiters.removeFirst()
@@ -551,106 +573,128 @@ public final class PostgresPool: Sendable, Service {
         }
     }
 
-    // MARK: - Queries without a thread-pool hop
+    // MARK: - Pipelines
 
-    private enum FastOutcome: Sendable {
-        /// The query ran; the connection has been released.
-        case finished(Result<PostgresRows, any Error>)
-        /// The connection had been closed by the server; it was discarded and nothing was sent.
-        case deadBeforeUse
-        /// The fast path does not apply (statement not prepared on this connection, or its plan
-        /// went stale): run the query on the thread pool. The connection is still leased.
-        case needsThreadPool
+    /// Queries in flight on one pipelined connection before the next query takes another.
+    static let pipelineDepth = 4
+    /// Queries in flight on one pipelined connection once as many connections pipeline as may.
+    static let pipelineOverflowDepth = 16
+    /// How long a pipeline's oldest query may go without progress before new queries avoid it.
+    static let pipelineStallLimit = Duration.milliseconds(2)
+
+    /// Half the pool: pipelines never take all of it from ``withConnection(_:)`` and
+    /// ``transaction(isolation:_:)``.
+    private var maximumPipelines: Int {
+        max(1, configuration.poolSize / 2)
     }
 
-    /// Sends the query from the calling thread without blocking, then suspends until the poller
-    /// has read the whole result and released the connection.
-    private func queryWithoutHop(
+    private enum PipelineOutcome: Sendable {
+        case finished(Result<PostgresRows, any Error>)
+        /// The connection broke before the query was sent: nothing ran, try again.
+        case connectionBroken
+        /// The statement's cached plan went stale (the schema changed); it has been forgotten.
+        case staleStatement(DatabaseError)
+        /// Pipeline mode cannot run this query now (see ``PostgresConnection/PipelineSend``).
+        case needsBlockingPath
+    }
+
+    /// The least busy pipelined connection with room and no stalled query, now counting one more
+    /// query. Room is ``pipelineDepth`` queries, or ``pipelineOverflowDepth`` once as many
+    /// connections pipeline as may.
+    private func joinPipeline() -> PostgresConnection? {
+        let now = ContinuousClock.now
+        let maximumPipelines = self.maximumPipelines
+        return state.withLock { state -> PostgresConnection? in
+            let depth = state.pipelines.count < maximumPipelines ? Self.pipelineDepth : Self.pipelineOverflowDepth
+            var best: Int?
+            for index in state.pipelines.indices {
+                let pipeline = state.pipelines[index]
+                guard pipeline.queries < depth, now - pipeline.lastProgress < Self.pipelineStallLimit else {
+                    continue
+                }
+                if best.map({ pipeline.queries < state.pipelines[$0].queries }) ?? true {
+                    best = index
+                }
+            }
+            guard let best else {
+                return nil
+            }
+            state.pipelines[best].queries += 1
+            return state.pipelines[best].connection
+        }
+    }
+
+    /// Turns a connection just acquired into a pipeline carrying one query; false (the
+    /// connection still leased) when half the pool already pipelines or libpq refuses.
+    private func startPipeline(_ connection: PostgresConnection) -> Bool {
+        let maximumPipelines = self.maximumPipelines
+        let room = state.withLock { state in
+            state.pipelines.count < maximumPipelines
+        }
+        guard room, connection.isUsable(), connection.enterPipelineMode() else {
+            return false
+        }
+        state.withLock { state in
+            state.pipelines.append(PipelineSlot(connection: connection, queries: 1, lastProgress: .now))
+        }
+        return true
+    }
+
+    /// Counts one query of `connection`'s pipeline as done; the last one out takes the connection
+    /// out of pipeline mode and releases it.
+    private func leavePipeline(_ connection: PostgresConnection, completed: Bool) {
+        let now = ContinuousClock.now
+        let last = state.withLock { state -> Bool in
+            if completed {
+                state.queriesWithoutHop += 1
+            }
+            guard let index = state.pipelines.firstIndex(where: { $0.connection === connection }) else {
+                return false
+            }
+            state.pipelines[index].queries -= 1
+            state.pipelines[index].lastProgress = now
+            guard state.pipelines[index].queries == 0 else {
+                return false
+            }
+            state.pipelines.remove(at: index)
+            return true
+        }
+        if last {
+            let reusable = connection.exitPipelineMode()
+            if !reusable {
+                logger.debug("postgres connection discarded after use")
+            }
+            release(connection, reusable: reusable)
+        }
+    }
+
+    /// Sends the query on a pipelined connection this call counts in, and waits for its result.
+    private func queryPipelined(
         _ connection: PostgresConnection,
         _ sql: String,
         _ texts: [String?],
         poller: PostgresPoller
-    ) async -> FastOutcome {
-        guard connection.isUsable() else {
-            logger.debug("postgres idle connection found closed; discarding it")
-            release(connection, reusable: false)
-            return .deadBeforeUse
-        }
-        let socket: Int32
-        let progress: PostgresConnection.Progress
-        do {
-            switch try connection.sendQueryWithoutBlocking(sql, texts: texts) {
-            case .notPrepared:
-                return .needsThreadPool
-            case .sent(let sentOn, let sentProgress):
-                socket = sentOn
-                progress = sentProgress
-            }
-        } catch {
-            logger.debug("postgres connection discarded after use")
-            release(connection, reusable: false)
-            return .finished(.failure(error))
-        }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<FastOutcome, Never>) in
-            let query = InFlightQuery(
-                pool: self,
-                poller: poller,
-                connection: connection,
-                socket: socket,
-                sql: sql,
-                continuation: continuation
-            )
-            query.advance(progress)
-        }
-    }
-
-    /// One query sent without blocking, followed on the poller thread until it is finished. Its
-    /// continuation is resumed exactly once: by `finish`, the only way out of `advance`.
-    private struct InFlightQuery: Sendable {
-        let pool: PostgresPool
-        let poller: PostgresPoller
-        let connection: PostgresConnection
-        let socket: Int32
-        let sql: String
-        let continuation: CheckedContinuation<FastOutcome, Never>
-
-        func advance(_ progress: PostgresConnection.Progress) {
-            switch progress {
-            case .waitForReadable:
-                wait(for: .readable)
-            case .waitForWritable:
-                wait(for: [.readable, .writable])
-            case .finished(.failure(let error), _)
-            where error.sqlState == .featureNotSupported && connection.forgetStatement(sql):
-                // "cached plan must not change result type": prepare it again on the thread pool.
-                continuation.resume(returning: .needsThreadPool)
-            case .finished(let result, let reusable):
-                finish(result, reusable: reusable)
-            }
-        }
-
-        private func wait(for interest: PostgresPoller.Interest) {
-            do {
-                try poller.register(socket: socket, for: interest) { readiness in
-                    switch readiness {
-                    case .ready:
-                        advance(connection.continueQueryWithoutBlocking())
-                    case .pollerFailed:
-                        finish(.failure(DatabaseError(kind: .connectionLost, serverMessage: "the poller stopped")), reusable: false)
-                    }
+    ) async -> PipelineOutcome {
+        await withCheckedContinuation { (continuation: CheckedContinuation<PipelineOutcome, Never>) in
+            let sent = connection.sendPipelined(sql, texts: texts, poller: poller) { result, retryable in
+                self.leavePipeline(connection, completed: true)
+                switch (result, retryable) {
+                case (.failure(let error), true):
+                    continuation.resume(returning: .staleStatement(error))
+                default:
+                    continuation.resume(returning: .finished(result.mapError { $0 }))
                 }
-            } catch {
-                // The pool is closing (or epoll refused the socket): the result can no longer be read.
-                finish(.failure(error), reusable: false)
             }
-        }
-
-        private func finish(_ result: Result<PostgresRows, DatabaseError>, reusable: Bool) {
-            if !reusable {
-                pool.logger.debug("postgres connection discarded after use")
+            switch sent {
+            case .sent:
+                break
+            case .connectionBroken:
+                leavePipeline(connection, completed: false)
+                continuation.resume(returning: .connectionBroken)
+            case .needsBlockingPath:
+                leavePipeline(connection, completed: false)
+                continuation.resume(returning: .needsBlockingPath)
             }
-            pool.release(connection, reusable: reusable, afterQueryWithoutHop: true)
-            continuation.resume(returning: .finished(result.mapError { $0 }))
         }
     }
 
@@ -710,6 +754,14 @@ private enum Grant: Sendable {
     case create
 }
 
+private struct PipelineSlot: Sendable {
+    let connection: PostgresConnection
+    /// Queries counted in: sent or about to be, not yet completed.
+    var queries: Int
+    /// When the pipeline started or last completed a query.
+    var lastProgress: ContinuousClock.Instant
+}
+
 private struct Waiter: Sendable {
     let id: Int
     let deadline: ContinuousClock.Instant
@@ -738,7 +790,9 @@ private struct PoolState: Sendable {
     var isClosed = false
     var threadPoolShutdownStarted = false
     var connectFailing = false
-    /// Queries that took the fast path (sent without blocking, result read by the poller).
+    /// Connections in pipeline mode (leased, counted in `inUse`).
+    var pipelines: [PipelineSlot] = []
+    /// Queries that completed through a pipeline (sent without blocking, result read by the poller).
     var queriesWithoutHop = 0
 
     /// A grant without waiting, an error if closed, or nil if the caller must wait.
