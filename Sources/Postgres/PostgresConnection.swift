@@ -15,7 +15,8 @@ import Darwin
 /// out by ``PostgresPool``, inside closures that it runs on its own threads. The handle is guarded
 /// by a mutex: calls from several threads are serialized, never interleaved.
 public final class PostgresConnection: Sendable {
-    private let state: Mutex<State>
+    /// A sleeping lock: queries are sent and read while it is held.
+    private let state: SleepingLock<State>
 
     private struct State {
         var handle: OpaquePointer?
@@ -42,7 +43,7 @@ public final class PostgresConnection: Sendable {
     let statementTimeoutMilliseconds: Int64
 
     private init(handle: sending OpaquePointer, statementTimeoutMilliseconds: Int64) {
-        self.state = Mutex(State(handle: handle))
+        self.state = SleepingLock(State(handle: handle))
         self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
     }
 
