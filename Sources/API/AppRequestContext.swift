@@ -13,10 +13,11 @@ public struct AppRequestContext: RequestContext {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.principal = nil
+        self.maxUploadSize = JSONBody.maximumSize
     }
 
-    /// Bodies are read by `JSONBody` with its own limit.
-    public var maxUploadSize: Int { JSONBody.maximumSize }
+    /// The body limit of the route (`PROVISIONER_MAX_BODY_BYTES`), set by `RouteRegistry`.
+    public var maxUploadSize: Int
 
     /// The authenticated principal; a route behind `AuthenticationMiddleware` always has one.
     func requirePrincipal() throws -> Principal {

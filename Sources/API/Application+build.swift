@@ -12,19 +12,22 @@ public struct APIDependencies: Sendable {
     public var verifier: JWTVerifier
     public var sealer: any SecretSealer
     public var metrics: HTTPMetrics
+    public var limits: RequestLimits
     /// The bytes of `openapi/openapi.yaml`, served at `/openapi.yaml`.
     public var openAPIDocument: [UInt8]
     public var logger: Logger
 
     public init(
         pool: PostgresPool, migrator: Migrator, verifier: JWTVerifier, sealer: any SecretSealer,
-        metrics: HTTPMetrics = HTTPMetrics(), openAPIDocument: [UInt8], logger: Logger
+        metrics: HTTPMetrics = HTTPMetrics(), limits: RequestLimits = RequestLimits(), openAPIDocument: [UInt8],
+        logger: Logger
     ) {
         self.pool = pool
         self.migrator = migrator
         self.verifier = verifier
         self.sealer = sealer
         self.metrics = metrics
+        self.limits = limits
         self.openAPIDocument = openAPIDocument
         self.logger = logger
     }
@@ -37,7 +40,12 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     let idempotency = IdempotencyGuard(
         store: IdempotencyStore(pool: dependencies.pool), logger: dependencies.logger
     )
-    let routes = RouteRegistry(router: router, authenticator: authenticator, idempotency: idempotency)
+    let limits = dependencies.limits
+    let routes = RouteRegistry(
+        router: router, authenticator: authenticator, idempotency: idempotency,
+        limiter: limits.requestsPerSecond > 0 ? RateLimiter(perSecond: limits.requestsPerSecond) : nil,
+        maxBodyBytes: limits.maxBodyBytes, metrics: dependencies.metrics
+    )
     router.add(middleware: RequestMiddleware(registry: routes, metrics: dependencies.metrics))
 
     OperationsController(

@@ -9,6 +9,9 @@ public import Prometheus
 public struct HTTPMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
+    /// Requests refused with 429, by kind of principal.
+    let rateLimitedUsers: CoreMetrics.Counter
+    let rateLimitedPartners: CoreMetrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -19,6 +22,13 @@ public struct HTTPMetrics: Sendable {
             .seconds(1), .seconds(2), .seconds(5),
         ]
         self.factory = factory
+        let label = "http_requests_rate_limited_total"
+        rateLimitedUsers = Counter(label: label, dimensions: [("principal", "user")], factory: factory)
+        rateLimitedPartners = Counter(label: label, dimensions: [("principal", "partner")], factory: factory)
+    }
+
+    func recordRateLimited(partner: Bool) {
+        (partner ? rateLimitedPartners : rateLimitedUsers).increment()
     }
 
     func record(method: HTTPRequest.Method, route: String, status: Int, duration: Duration) {

@@ -6,8 +6,11 @@ import NIOCore
 
 /// Reading JSON request bodies: media type, size, strict syntax.
 public enum JSONBody {
-    /// Bodies larger than this are refused with 413.
+    /// Bodies larger than this are refused with 413, unless `PROVISIONER_MAX_BODY_BYTES`
+    /// sets another limit (which `RouteRegistry` applies before a handler reads the body).
     public static let maximumSize = 1 << 20
+    /// The largest limit that setting may choose; also the bound of `collect` itself.
+    public static let largestLimit = 64 << 20
 
     /// The body as a JSON object, for POST (`application/json`) or PATCH (also
     /// `application/merge-patch+json`).
@@ -20,12 +23,10 @@ public enum JSONBody {
     static func collect(_ request: Request, allowMergePatch: Bool = false) async throws -> [UInt8] {
         try checkMediaType(request, allowMergePatch: allowMergePatch)
         do {
-            var buffer = try await request.body.collect(upTo: maximumSize)
+            var buffer = try await request.body.collect(upTo: largestLimit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
-            throw ProblemError(
-                .contentTooLarge, code: "payload_too_large", detail: "the body exceeds \(maximumSize) bytes"
-            )
+            throw ProblemError.payloadTooLarge(limit: largestLimit)
         }
     }
 

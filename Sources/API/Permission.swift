@@ -28,17 +28,15 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
     case orgViewer = "org-viewer"
     case auditor
 
-    /// Staff roles act across organizations and count only on tokens without an `org` claim;
-    /// organization roles count only on tokens with one. `auditor` counts on both.
-    var scope: RoleScope {
+    /// Staff roles count only on tokens without an `org` claim, organization roles
+    /// only on tokens with one; `auditor` counts on both.
+    func counts(onTokenWithOrganization hasOrganization: Bool) -> Bool {
         switch self {
-        case .platformAdmin, .platformOperator: .provider
-        case .orgAdmin, .orgOperator, .orgViewer: .organization
-        case .auditor: .either
+        case .platformAdmin, .platformOperator: !hasOrganization
+        case .orgAdmin, .orgOperator, .orgViewer: hasOrganization
+        case .auditor: true
         }
     }
-
-    enum RoleScope { case provider, organization, either }
 
     /// The permissions a role grants: the one place that says who may do what.
     public var permissions: Set<Permission> {
@@ -47,8 +45,8 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
             Set(Permission.allCases)
         case .platformOperator:
             [
-                .regionsRead, .regionsWrite, .plansRead, .orgsRead, .brandsRead, .tenantsRead, .tenantsWrite,
-                .tenantsActions, .stacksRead, .jobsRead, .jobsWrite, .artifactsRead,
+                .regionsRead, .regionsWrite, .orgsRead, .brandsRead, .tenantsRead, .tenantsWrite, .tenantsActions,
+                .stacksRead, .jobsRead, .jobsWrite, .artifactsRead,
             ]
         case .orgAdmin:
             [

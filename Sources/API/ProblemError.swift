@@ -64,6 +64,20 @@ public struct ProblemError: Error, Sendable {
         return ProblemError(.serviceUnavailable, code: "service_unavailable", detail: detail, headers: headers)
     }
 
+    /// 429 with `Retry-After` in whole seconds.
+    public static func rateLimited(retryAfter seconds: Int) -> ProblemError {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(max(1, seconds))
+        return ProblemError(
+            .tooManyRequests, code: "rate_limited",
+            detail: "too many requests for this principal; retry after \(max(1, seconds)) s", headers: headers
+        )
+    }
+
+    public static func payloadTooLarge(limit: Int) -> ProblemError {
+        ProblemError(.contentTooLarge, code: "payload_too_large", detail: "the body exceeds \(limit) bytes")
+    }
+
     public static let internalError = ProblemError(
         .internalServerError, code: "internal_error", detail: "the server failed to handle the request"
     )

@@ -1,11 +1,14 @@
 public import Hummingbird
+import NIOCore
 
 /// Who may call a route: the one place each route states its permission.
-enum Access: Sendable {
-    /// No authentication (operations endpoints).
+enum Access: Sendable, Equatable {
+    /// No authentication and no rate limit (operations endpoints).
     case open
     /// An authenticated principal holding the permission. Routes under
-    /// `/v1/organizations/{org}` also confine org-bound principals to their organization (404).
+    /// `/v1/organizations/{org}` also confine org-bound principals to their
+    /// organization, and routes with a `{tenant}` confine tenant-bound ones to
+    /// their tenants (404 both).
     case permission(Permission)
     /// Like `.permission`, and only for provider staff (no `org` claim).
     case staff(Permission)
@@ -19,13 +22,25 @@ public final class RouteRegistry: @unchecked Sendable {
     let router: Router<AppRequestContext>
     let authenticator: Authenticator
     let idempotency: IdempotencyGuard
+    /// `nil` when rate limiting is off.
+    let limiter: RateLimiter?
+    let maxBodyBytes: Int
+    let metrics: HTTPMetrics
     /// Method and OpenAPI-style path template (`/v1/regions/{region}`) of every route.
     public private(set) var operations: [(method: HTTPRequest.Method, path: String)] = []
+    /// The access rule of every route, by `"METHOD /path/template"` (raw routes are `.open`).
+    private(set) var access: [String: Access] = [:]
 
-    init(router: Router<AppRequestContext>, authenticator: Authenticator, idempotency: IdempotencyGuard) {
+    init(
+        router: Router<AppRequestContext>, authenticator: Authenticator, idempotency: IdempotencyGuard,
+        limiter: RateLimiter? = nil, maxBodyBytes: Int = JSONBody.maximumSize, metrics: HTTPMetrics = HTTPMetrics()
+    ) {
         self.router = router
         self.authenticator = authenticator
         self.idempotency = idempotency
+        self.limiter = limiter
+        self.maxBodyBytes = maxBodyBytes
+        self.metrics = metrics
     }
 
     /// A route whose answer is a ready-made Hummingbird response (metrics, spec file).
@@ -34,6 +49,7 @@ public final class RouteRegistry: @unchecked Sendable {
         _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response
     ) {
         operations.append((method, path))
+        access["\(method.rawValue) \(path)"] = .open
         router.on(RouterPath(Self.hummingbirdPath(path)), method: method) { request, context in
             try await handler(request, context)
         }
@@ -41,24 +57,44 @@ public final class RouteRegistry: @unchecked Sendable {
 
     func add(_ method: HTTPRequest.Method, _ path: String, access: Access, _ handler: @escaping Handler) {
         operations.append((method, path))
+        self.access["\(method.rawValue) \(path)"] = access
         let authenticator = self.authenticator
         let idempotency = self.idempotency
+        let limiter = self.limiter
+        let metrics = self.metrics
+        let maxBodyBytes = self.maxBodyBytes
         let confinesOrganization = path.hasPrefix("/v1/organizations/{org}")
+        let confinesTenant = path.contains("/{tenant}")
+        let takesBody = method == .post || method == .put || method == .patch
         router.on(RouterPath(Self.hummingbirdPath(path)), method: method) { request, context in
             var context = context
             switch access {
             case .open:
                 return try await handler(request, context).response
             case .permission(let permission), .staff(let permission):
+                // In this order: 401, 429 (only for a verified principal, so bad
+                // tokens create no buckets), 404 outside the confinement, 403, 413.
                 let principal = try authenticator.authenticate(authorization: request.headers[.authorization])
                 context.principal = principal
+                if let limiter, case .limited(let retryAfter) = limiter.acquire(principal) {
+                    metrics.recordRateLimited(partner: principal.isPartner)
+                    throw ProblemError.rateLimited(retryAfter: retryAfter)
+                }
                 if confinesOrganization, let org = context.parameters.get("org") {
                     try principal.requireAccess(toOrganization: org)
+                }
+                if confinesTenant, let tenant = context.parameters.get("tenant") {
+                    try principal.requireAccess(toTenant: tenant)
                 }
                 if case .staff = access {
                     try principal.requireStaff(permission)
                 } else {
                     try principal.require(permission)
+                }
+                var request = request
+                if takesBody {
+                    context.maxUploadSize = maxBodyBytes
+                    request.body = RequestBody(buffer: try await Self.collectBody(request, limit: maxBodyBytes))
                 }
                 guard method == .post else { return try await handler(request, context).response }
                 let frozenContext = context
@@ -66,6 +102,18 @@ public final class RouteRegistry: @unchecked Sendable {
                     try await handler(request, frozenContext)
                 }.response
             }
+        }
+    }
+
+    /// The whole body, refused with 413 past `limit` (at once when `Content-Length` says so).
+    static func collectBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw ProblemError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw ProblemError.payloadTooLarge(limit: limit)
         }
     }
 

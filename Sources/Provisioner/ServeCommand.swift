@@ -37,8 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
         try await Self.requireCurrentSchema(migrator)
 
         let dependencies = APIDependencies(
-            pool: pool, migrator: migrator, verifier: verifier, sealer: sealer, openAPIDocument: openAPIDocument,
-            logger: logger
+            pool: pool, migrator: migrator, verifier: verifier, sealer: sealer,
+            limits: RequestLimits(requestsPerSecond: settings.rateLimit, maxBodyBytes: settings.maxBodyBytes),
+            openAPIDocument: openAPIDocument, logger: logger
         )
         var application = buildApplication(dependencies, host: settings.listenHost, port: settings.listenPort)
         application.addServices(pool, IdempotencyPruner(store: IdempotencyStore(pool: pool), logger: logger))

@@ -1,3 +1,4 @@
+import API
 import Foundation
 
 /// Settings from the environment (the brief's variables); parsed once at start-up.
@@ -16,6 +17,9 @@ struct Settings: Sendable {
     var statementTimeout: Duration
     var logLevel: String
     var logFormat: String
+    /// Requests per second per principal (burst twice that, partners a fifth); 0 turns limiting off.
+    var rateLimit: Double
+    var maxBodyBytes: Int
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -30,6 +34,15 @@ struct Settings: Sendable {
             guard let text = value(name) else { return fallback }
             guard let number = Int(text), range.contains(number) else {
                 throw Invalid(description: "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func decimal(_ name: String, default fallback: Double, range: ClosedRange<Double>) throws -> Double {
+            guard let text = value(name) else { return fallback }
+            guard let number = Double(text), number.isFinite, range.contains(number) else {
+                throw Invalid(
+                    description: "\(name) must be a number from \(Int(range.lowerBound)) to \(Int(range.upperBound))"
+                )
             }
             return number
         }
@@ -58,7 +71,13 @@ struct Settings: Sendable {
                 try integer("PROVISIONER_DB_STATEMENT_TIMEOUT_MS", default: 5000, range: 100...600_000)
             ),
             logLevel: value("PROVISIONER_LOG_LEVEL") ?? "info",
-            logFormat: value("PROVISIONER_LOG_FORMAT") ?? "json"
+            logFormat: value("PROVISIONER_LOG_FORMAT") ?? "json",
+            rateLimit: try decimal(
+                "PROVISIONER_RATE_LIMIT", default: RequestLimits.defaultRequestsPerSecond, range: 0...1_000_000
+            ),
+            maxBodyBytes: try integer(
+                "PROVISIONER_MAX_BODY_BYTES", default: JSONBody.maximumSize, range: 1024...JSONBody.largestLimit
+            )
         )
     }
 

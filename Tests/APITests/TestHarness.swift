@@ -17,10 +17,15 @@ struct TestHarness: Sendable {
     let pool: PostgresPool
     let signingKey: JWTSigningKey
 
+    /// Tests run without rate limiting unless they ask for it.
+    static let unlimited = RequestLimits(requestsPerSecond: 0)
+
     /// Runs `body` against a router whose catalog lives in a schema of its own.
-    static func run(_ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void) async throws {
+    static func run(
+        limits: RequestLimits = unlimited, _ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void
+    ) async throws {
         try await TestDatabase.withSchema(migrate: true, poolSize: 8) { pool, _ in
-            let (harness, router) = try make(pool: pool)
+            let (harness, router) = try make(pool: pool, limits: limits)
             let application = Application(router: router)
             try await application.test(.router) { client in
                 try await body(harness, client)
@@ -28,7 +33,7 @@ struct TestHarness: Sendable {
         }
     }
 
-    static func make(pool: PostgresPool) throws -> (TestHarness, Router<AppRequestContext>) {
+    static func make(pool: PostgresPool, limits: RequestLimits = unlimited) throws -> (TestHarness, Router<AppRequestContext>) {
         let signingKey = try JWTSigningKey.generate(.ES256, keyID: "test-key")
         let verifier = JWTVerifier(
             keySet: JSONWebKeySet(keys: [signingKey.verificationKey]),
@@ -41,6 +46,7 @@ struct TestHarness: Sendable {
             migrator: Migrator(pool: pool, directory: root.appendingPathComponent("migrations"), logger: logger),
             verifier: verifier,
             sealer: try SecretBox(key: SecureRandom.bytes(32)),
+            limits: limits,
             openAPIDocument: Array(document),
             logger: logger
         )
