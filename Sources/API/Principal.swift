@@ -9,6 +9,8 @@ public struct Principal: Sendable, Equatable {
     public var tenants: [String]?
     /// What the roles grant, narrowed by the token's `scope`.
     public var permissions: Set<Permission>
+    /// The `jti` of a partner token minted by Provisioner; `nil` for every other token.
+    public var partnerTokenID: String? = nil
 
     public init(issuer: String, subject: String, roles: Set<Role>, organization: String?, scope: String?, tenants: [String]?) {
         self.issuer = issuer

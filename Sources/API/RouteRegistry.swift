@@ -39,7 +39,11 @@ public final class RouteRegistry: @unchecked Sendable {
         }
     }
 
-    func add(_ method: HTTPRequest.Method, _ path: String, access: Access, _ handler: @escaping Handler) {
+    /// `replaySecret`: for a POST whose answer holds a secret, how idempotency keeps and replays it.
+    func add(
+        _ method: HTTPRequest.Method, _ path: String, access: Access,
+        replaySecret: IdempotencyGuard.ReplaySecret? = nil, _ handler: @escaping Handler
+    ) {
         operations.append((method, path))
         let authenticator = self.authenticator
         let idempotency = self.idempotency
@@ -50,7 +54,7 @@ public final class RouteRegistry: @unchecked Sendable {
             case .open:
                 return try await handler(request, context).response
             case .permission(let permission), .staff(let permission):
-                let principal = try authenticator.authenticate(authorization: request.headers[.authorization])
+                let principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
                 context.principal = principal
                 if confinesOrganization, let org = context.parameters.get("org") {
                     try principal.requireAccess(toOrganization: org)
@@ -62,7 +66,9 @@ public final class RouteRegistry: @unchecked Sendable {
                 }
                 guard method == .post else { return try await handler(request, context).response }
                 let frozenContext = context
-                return try await idempotency.run(request, principal: principal, requestID: frozenContext.requestID) { request in
+                return try await idempotency.run(
+                    request, principal: principal, requestID: frozenContext.requestID, secret: replaySecret
+                ) { request in
                     try await handler(request, frozenContext)
                 }.response
             }
