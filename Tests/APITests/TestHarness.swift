@@ -16,6 +16,8 @@ struct TestHarness: Sendable {
     let routes: RouteRegistry
     let pool: PostgresPool
     let signingKey: JWTSigningKey
+    /// The master-key box of secrets at rest (partner-token signing keys, region URLs).
+    let sealer: SecretBox
 
     /// Runs `body` against a router whose catalog lives in a schema of its own.
     static func run(_ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void) async throws {
@@ -36,16 +38,17 @@ struct TestHarness: Sendable {
         )
         let root = TestDatabase.repositoryRoot
         let document = try Data(contentsOf: root.appendingPathComponent("openapi/openapi.yaml"))
+        let sealer = try SecretBox(key: SecureRandom.bytes(32))
         let dependencies = APIDependencies(
             pool: pool,
             migrator: Migrator(pool: pool, directory: root.appendingPathComponent("migrations"), logger: logger),
             verifier: verifier,
-            sealer: try SecretBox(key: SecureRandom.bytes(32)),
+            sealer: sealer,
             openAPIDocument: Array(document),
             logger: logger
         )
         let (router, routes) = buildRouter(dependencies)
-        return (TestHarness(routes: routes, pool: pool, signingKey: signingKey), router)
+        return (TestHarness(routes: routes, pool: pool, signingKey: signingKey, sealer: sealer), router)
     }
 
     static let logger: Logger = {
