@@ -72,7 +72,7 @@ public final class PartnerTokenAuthority: Sendable {
         if !published { state.withLock { $0.refreshedAt = nil } }
         logger.info(
             "partner token minted",
-            metadata: ["token.id": "\(token.id)", "organization.slug": "\(organization)", "key.id": "\(record.keyID)"]
+            metadata: ["token.id": "\(token.id.uuidString.lowercased())", "organization.slug": "\(organization)", "key.id": "\(record.keyID)"]
         )
         return (token, try sign(token, with: key))
     }
@@ -147,7 +147,7 @@ public final class PartnerTokenAuthority: Sendable {
     /// Throws 401 unless the catalog holds the token unrevoked; records its use.
     func requireActive(_ id: UUID) async throws {
         guard let status = try await tokens.status(id: id), !status.revoked else {
-            logger.info("partner token refused", metadata: ["token.id": "\(id)", "auth.reason": "revoked or unknown"])
+            logger.info("partner token refused", metadata: ["token.id": "\(id.uuidString.lowercased())", "auth.reason": "revoked or unknown"])
             throw ProblemError.unauthorized(tokenPresented: true)
         }
         let resolution = Double(PartnerTokenStore.lastUseResolution.components.seconds)
@@ -156,7 +156,7 @@ public final class PartnerTokenAuthority: Sendable {
             try await tokens.recordUse(id: id)
         } catch {
             // A missed last-use stamp must not fail the request it describes.
-            logger.warning("partner token use not recorded", metadata: ["token.id": "\(id)", "error": "\(error)"])
+            logger.warning("partner token use not recorded", metadata: ["token.id": "\(id.uuidString.lowercased())", "error": "\(error)"])
         }
     }
 

@@ -56,7 +56,7 @@ struct TokenController {
                 guard versions.contains(1) else { throw CatalogError.preconditionFailed }
             }
             try await authority.tokens.revoke(organization: organization, id: id)
-            context.logger.info("partner token revoked", metadata: ["token.id": "\(id)"])
+            context.logger.info("partner token revoked", metadata: ["token.id": "\(id.uuidString.lowercased())"])
             return .noContent()
         }
     }

@@ -36,7 +36,7 @@ struct RotateKeyCommand: AsyncParsableCommand {
                 Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
             )
             let (active, retired) = try await PartnerSigningKeys(pool: pool, sealer: sealer).rotate()
-            print("active key \(active)" + (retired.map { "; retired \($0), published while its tokens live" } ?? ""))
+            print("active key \(active)" + (retired.map { "; retired \($0) (published until the last live token it signed expires)" } ?? ""))
             await pool.close()
         } catch {
             await pool.close()

@@ -4,7 +4,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JWT
+import Logging
 import Postgres
+import Synchronization
 import Testing
 
 @testable import API
@@ -272,6 +274,24 @@ import Testing
         }
     }
 
+    @Test func tokenValueNeverReachesTheLogs() async throws {
+        let captured = CapturedLogs()
+        var logger = Logger(label: "test") { _ in captured.handler }
+        logger.logLevel = .trace
+        try await TestHarness.run(logger: logger) { harness, client in
+            let orgAdmin = try await Self.seedTwoOrganizations(harness, client)
+            let (id, partner, _) = try await Self.mint(client, as: orgAdmin, headers: ["Idempotency-Key": "mint-logs"])
+            try await client.call(.get, "/v1/organizations/org-a/brands", token: partner)
+            try await client.call(.delete, "\(Self.tokens)/\(id)", token: orgAdmin)
+            try await client.call(.get, "/v1/organizations/org-a/brands", token: partner)
+            let lines = captured.lines
+            #expect(lines.contains { $0.contains("partner token minted") && $0.contains(id) })
+            #expect(lines.contains { $0.contains("partner token refused") })
+            let signature = String(partner.split(separator: ".")[2])
+            #expect(!lines.contains { $0.contains(signature) || $0.contains(partner) })
+        }
+    }
+
     @Test func signingKeyIsStoredSealedUnderTheMasterKey() async throws {
         try await TestHarness.run { harness, client in
             let orgAdmin = try await Self.seedTwoOrganizations(harness, client)
@@ -380,6 +400,33 @@ import Testing
             }
             let response = try await client.call(.get, "/v1/organizations/org-a/brands", token: forged)
             #expect(response.status == .unauthorized)
+        }
+    }
+}
+
+/// Every log line (message and metadata) of a test, for inspection.
+final class CapturedLogs: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    var lines: [String] { storage.withLock { $0 } }
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+
+    var handler: Handler { Handler(sink: self) }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            sink.append("\(event.message) \(merged)")
         }
     }
 }

@@ -19,18 +19,21 @@ struct TestHarness: Sendable {
     /// The master-key box of secrets at rest (partner-token signing keys, region URLs).
     let sealer: SecretBox
 
-    /// Runs `body` against a router whose catalog lives in a schema of its own.
-    static func run(_ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void) async throws {
+    /// Runs `body` against a router whose catalog lives in a schema of its own; `logger`
+    /// receives the service's logs (by default only critical ones, then dropped).
+    static func run(
+        logger: Logger = Self.logger, _ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void
+    ) async throws {
         try await TestDatabase.withSchema(migrate: true, poolSize: 8) { pool, _ in
-            let (harness, router) = try make(pool: pool)
-            let application = Application(router: router)
+            let (harness, router) = try make(pool: pool, logger: logger)
+            let application = Application(router: router, logger: logger)
             try await application.test(.router) { client in
                 try await body(harness, client)
             }
         }
     }
 
-    static func make(pool: PostgresPool) throws -> (TestHarness, Router<AppRequestContext>) {
+    static func make(pool: PostgresPool, logger: Logger = Self.logger) throws -> (TestHarness, Router<AppRequestContext>) {
         let signingKey = try JWTSigningKey.generate(.ES256, keyID: "test-key")
         let verifier = JWTVerifier(
             keySet: JSONWebKeySet(keys: [signingKey.verificationKey]),
