@@ -16,11 +16,13 @@ public struct APIDependencies: Sendable {
     /// The bytes of `openapi/openapi.yaml`, served at `/openapi.yaml`.
     public var openAPIDocument: [UInt8]
     public var logger: Logger
+    /// The `iss` of partner tokens (their `aud` is the external verifier's audience).
+    public var partnerTokenIssuer: String
 
     public init(
         pool: PostgresPool, migrator: Migrator, verifier: JWTVerifier, sealer: any SecretSealer,
         metrics: HTTPMetrics = HTTPMetrics(), limits: RequestLimits = RequestLimits(), openAPIDocument: [UInt8],
-        logger: Logger
+        logger: Logger, partnerTokenIssuer: String = PartnerTokenAuthority.defaultIssuer
     ) {
         self.pool = pool
         self.migrator = migrator
@@ -30,13 +32,20 @@ public struct APIDependencies: Sendable {
         self.limits = limits
         self.openAPIDocument = openAPIDocument
         self.logger = logger
+        self.partnerTokenIssuer = partnerTokenIssuer
     }
 }
 
 /// The router with every route, and the registry that lists them.
 public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestContext>, RouteRegistry) {
     let router = Router(context: AppRequestContext.self)
-    let authenticator = Authenticator(verifier: dependencies.verifier, logger: dependencies.logger)
+    let partnerTokens = PartnerTokenAuthority(
+        issuer: dependencies.partnerTokenIssuer, audience: dependencies.verifier.configuration.audience,
+        pool: dependencies.pool, sealer: dependencies.sealer, logger: dependencies.logger
+    )
+    let authenticator = Authenticator(
+        verifier: dependencies.verifier, partnerTokens: partnerTokens, logger: dependencies.logger
+    )
     let idempotency = IdempotencyGuard(
         store: IdempotencyStore(pool: dependencies.pool), logger: dependencies.logger
     )
@@ -56,6 +65,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     PlanController(store: PlanStore(pool: dependencies.pool)).addRoutes(to: routes)
     OrganizationController(store: OrganizationStore(pool: dependencies.pool)).addRoutes(to: routes)
     BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
+    TokenController(authority: partnerTokens).addRoutes(to: routes)
     return (router, routes)
 }
 

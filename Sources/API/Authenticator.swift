@@ -5,8 +5,12 @@ import Synchronization
 
 /// Turns bearer tokens into principals, remembering verified tokens until they
 /// expire so a repeat caller pays no signature verification.
+///
+/// Tokens whose `iss` is Provisioner's own go to `partnerTokens`, which checks
+/// revocation against the catalog on every request, cached or not.
 public final class Authenticator: Sendable {
     private let verifier: JWTVerifier
+    private let partnerTokens: PartnerTokenAuthority?
     private let cache: Mutex<[[UInt8]: CachedPrincipal]>
     private let cacheLimit: Int
     private let logger: Logger
@@ -16,15 +20,18 @@ public final class Authenticator: Sendable {
         var expiresAt: Date
     }
 
-    public init(verifier: JWTVerifier, cacheLimit: Int = 10_000, logger: Logger) {
+    public init(
+        verifier: JWTVerifier, partnerTokens: PartnerTokenAuthority? = nil, cacheLimit: Int = 10_000, logger: Logger
+    ) {
         self.verifier = verifier
+        self.partnerTokens = partnerTokens
         self.cache = Mutex([:])
         self.cacheLimit = cacheLimit
         self.logger = logger
     }
 
     /// The principal of an `Authorization` header value; 401 problem when absent or invalid.
-    public func authenticate(authorization: String?, now: Date = Date()) throws -> Principal {
+    public func authenticate(authorization: String?, now: Date = Date()) async throws -> Principal {
         guard let authorization else { throw ProblemError.unauthorized(tokenPresented: false) }
         guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             throw ProblemError.unauthorized(tokenPresented: true)
@@ -32,7 +39,15 @@ public final class Authenticator: Sendable {
         let token = authorization.dropFirst(7).trimmingASCIISpaces()
         let key = Digest.sha256(token.utf8)
         if let cached = cache.withLock({ $0[key] }), cached.expiresAt > now {
+            if let partnerTokens, let tokenID = cached.principal.partnerTokenID {
+                try await partnerTokens.requireActive(tokenID: tokenID)
+            }
             return cached.principal
+        }
+        if let partnerTokens, partnerTokens.claimsToBeIssued(token) {
+            let (principal, expiresAt) = try await partnerTokens.authenticate(token, now: now)
+            remember(key, CachedPrincipal(principal: principal, expiresAt: expiresAt), now: now)
+            return principal
         }
         let verified: VerifiedJWT
         do {

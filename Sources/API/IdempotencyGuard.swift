@@ -15,7 +15,7 @@ struct IdempotencyGuard: Sendable {
     static let replayedHeaders: [HTTPField.Name] = [.contentType, .location, .eTag]
 
     func run(
-        _ request: Request, principal: Principal, requestID: String,
+        _ request: Request, principal: Principal, requestID: String, secret: ReplaySecret? = nil,
         _ handler: @Sendable (Request) async throws -> APIResponse
     ) async throws -> APIResponse {
         guard let key = request.headers[.idempotencyKey] else { return try await handler(request) }
@@ -37,7 +37,9 @@ struct IdempotencyGuard: Sendable {
             headers[.idempotentReplayed] = "true"
             let isProblem = headers[.contentType] == ProblemRenderer.mediaType
             let body = isProblem ? ProblemRenderer.stamp(stored.body, requestID: requestID) : stored.body
-            return APIResponse(status: HTTPResponse.Status(code: stored.status), headers: headers, body: body)
+            let replayed = APIResponse(status: HTTPResponse.Status(code: stored.status), headers: headers, body: body)
+            guard let secret, !isProblem else { return replayed }
+            return try await secret.reveal(replayed)
         case .inFlight:
             throw ProblemError(
                 .conflict, code: "idempotency_in_flight",
@@ -67,8 +69,17 @@ struct IdempotencyGuard: Sendable {
             try await store.complete(principal: scope, key: key, response: Self.stored(problem: problem))
             throw problem
         }
-        try await store.complete(principal: scope, key: key, response: Self.stored(response))
+        let kept = try secret.map { try $0.conceal(response) } ?? response
+        try await store.complete(principal: scope, key: key, response: Self.stored(kept))
         return response
+    }
+
+    /// A POST whose answer holds a secret that is never stored (a partner token):
+    /// `conceal` takes it out of the response kept for replays, `reveal` puts it
+    /// back, derived anew, into a replay.
+    struct ReplaySecret: Sendable {
+        var conceal: @Sendable (APIResponse) throws -> APIResponse
+        var reveal: @Sendable (APIResponse) async throws -> APIResponse
     }
 
     private func releaseQuietly(scope: String, key: String) async {

@@ -16,6 +16,9 @@ public struct Principal: Sendable, Equatable {
     public var permissions: Set<Permission>
     /// A partner token: scopes only, no roles (a fifth of the request rate).
     public var isPartner: Bool
+    /// The `jti` of a partner token minted by Provisioner (set with ``partner(issuer:subject:organization:scopes:tenants:)``);
+    /// `nil` for every other token.
+    public var partnerTokenID: String? = nil
 
     /// A principal of the identity provider: what its `roles` grant, narrowed by
     /// `scope` when the token has one. Roles never count outside their placement:

@@ -55,7 +55,11 @@ public final class RouteRegistry: @unchecked Sendable {
         }
     }
 
-    func add(_ method: HTTPRequest.Method, _ path: String, access: Access, _ handler: @escaping Handler) {
+    /// `replaySecret`: for a POST whose answer holds a secret, how idempotency keeps and replays it.
+    func add(
+        _ method: HTTPRequest.Method, _ path: String, access: Access,
+        replaySecret: IdempotencyGuard.ReplaySecret? = nil, _ handler: @escaping Handler
+    ) {
         operations.append((method, path))
         self.access["\(method.rawValue) \(path)"] = access
         let authenticator = self.authenticator
@@ -74,7 +78,7 @@ public final class RouteRegistry: @unchecked Sendable {
             case .permission(let permission), .staff(let permission):
                 // In this order: 401, 429 (only for a verified principal, so bad
                 // tokens create no buckets), 404 outside the confinement, 403, 413.
-                let principal = try authenticator.authenticate(authorization: request.headers[.authorization])
+                let principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
                 context.principal = principal
                 if let limiter, case .limited(let retryAfter) = limiter.acquire(principal) {
                     metrics.recordRateLimited(partner: principal.isPartner)
@@ -98,7 +102,9 @@ public final class RouteRegistry: @unchecked Sendable {
                 }
                 guard method == .post else { return try await handler(request, context).response }
                 let frozenContext = context
-                return try await idempotency.run(request, principal: principal, requestID: frozenContext.requestID) { request in
+                return try await idempotency.run(
+                    request, principal: principal, requestID: frozenContext.requestID, secret: replaySecret
+                ) { request in
                     try await handler(request, frozenContext)
                 }.response
             }

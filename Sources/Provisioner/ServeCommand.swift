@@ -35,11 +35,18 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let migrator = Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
         try await Self.requireCurrentSchema(migrator)
+        let tokenIssuer = settings.tokenIssuer ?? PartnerTokenAuthority.defaultIssuer
+        guard tokenIssuer != verifier.configuration.issuer else {
+            throw Settings.Invalid(description: "PROVISIONER_TOKEN_ISSUER must differ from PROVISIONER_JWT_ISSUER")
+        }
+        // The partner-token signing key is created at the first start (sealed under the master key).
+        let signingKey = try await PartnerSigningKeys(pool: pool, sealer: sealer).ensureActive()
+        logger.info("partner token signing key ready", metadata: ["key.id": "\(signingKey.keyID)"])
 
         let dependencies = APIDependencies(
             pool: pool, migrator: migrator, verifier: verifier, sealer: sealer,
             limits: RequestLimits(requestsPerSecond: settings.rateLimit, maxBodyBytes: settings.maxBodyBytes),
-            openAPIDocument: openAPIDocument, logger: logger
+            openAPIDocument: openAPIDocument, logger: logger, partnerTokenIssuer: tokenIssuer
         )
         var application = buildApplication(dependencies, host: settings.listenHost, port: settings.listenPort)
         application.addServices(pool, IdempotencyPruner(store: IdempotencyStore(pool: pool), logger: logger))

@@ -9,6 +9,8 @@ struct Settings: Sendable {
     var jwksPath: String?
     var jwtIssuer: String?
     var jwtAudience: String?
+    /// The `iss` of partner tokens this service mints; `nil` for the default.
+    var tokenIssuer: String?
     var dataDirectory: URL
     var masterKeyFile: URL?
     var migrationsDirectory: URL
@@ -62,6 +64,7 @@ struct Settings: Sendable {
             jwksPath: value("PROVISIONER_JWKS"),
             jwtIssuer: value("PROVISIONER_JWT_ISSUER"),
             jwtAudience: value("PROVISIONER_JWT_AUDIENCE"),
+            tokenIssuer: value("PROVISIONER_TOKEN_ISSUER"),
             dataDirectory: dataDirectory,
             masterKeyFile: value("PROVISIONER_MASTER_KEY_FILE").map { URL(fileURLWithPath: $0) },
             migrationsDirectory: URL(fileURLWithPath: value("PROVISIONER_MIGRATIONS_DIR") ?? "./migrations"),

@@ -16,24 +16,30 @@ struct TestHarness: Sendable {
     let routes: RouteRegistry
     let pool: PostgresPool
     let signingKey: JWTSigningKey
+    /// The master-key box of secrets at rest (partner-token signing keys, region URLs).
+    let sealer: SecretBox
 
     /// Tests run without rate limiting unless they ask for it.
     static let unlimited = RequestLimits(requestsPerSecond: 0)
 
-    /// Runs `body` against a router whose catalog lives in a schema of its own.
+    /// Runs `body` against a router whose catalog lives in a schema of its own; `logger`
+    /// receives the service's logs (by default only critical ones, then dropped).
     static func run(
-        limits: RequestLimits = unlimited, _ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void
+        limits: RequestLimits = unlimited, logger: Logger = Self.logger,
+        _ body: @Sendable (TestHarness, any TestClientProtocol) async throws -> Void
     ) async throws {
         try await TestDatabase.withSchema(migrate: true, poolSize: 8) { pool, _ in
-            let (harness, router) = try make(pool: pool, limits: limits)
-            let application = Application(router: router)
+            let (harness, router) = try make(pool: pool, limits: limits, logger: logger)
+            let application = Application(router: router, logger: logger)
             try await application.test(.router) { client in
                 try await body(harness, client)
             }
         }
     }
 
-    static func make(pool: PostgresPool, limits: RequestLimits = unlimited) throws -> (TestHarness, Router<AppRequestContext>) {
+    static func make(
+        pool: PostgresPool, limits: RequestLimits = unlimited, logger: Logger = Self.logger
+    ) throws -> (TestHarness, Router<AppRequestContext>) {
         let signingKey = try JWTSigningKey.generate(.ES256, keyID: "test-key")
         let verifier = JWTVerifier(
             keySet: JSONWebKeySet(keys: [signingKey.verificationKey]),
@@ -41,17 +47,18 @@ struct TestHarness: Sendable {
         )
         let root = TestDatabase.repositoryRoot
         let document = try Data(contentsOf: root.appendingPathComponent("openapi/openapi.yaml"))
+        let sealer = try SecretBox(key: SecureRandom.bytes(32))
         let dependencies = APIDependencies(
             pool: pool,
             migrator: Migrator(pool: pool, directory: root.appendingPathComponent("migrations"), logger: logger),
             verifier: verifier,
-            sealer: try SecretBox(key: SecureRandom.bytes(32)),
+            sealer: sealer,
             limits: limits,
             openAPIDocument: Array(document),
             logger: logger
         )
         let (router, routes) = buildRouter(dependencies)
-        return (TestHarness(routes: routes, pool: pool, signingKey: signingKey), router)
+        return (TestHarness(routes: routes, pool: pool, signingKey: signingKey, sealer: sealer), router)
     }
 
     static let logger: Logger = {
