@@ -5,6 +5,8 @@ struct Provisioner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Control plane for managed Odoo hosting.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, DevKeysCommand.self, DevTokenCommand.self]
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, AuditCommand.self, DevKeysCommand.self, DevTokenCommand.self,
+        ]
     )
 }
