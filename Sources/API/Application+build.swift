@@ -15,10 +15,14 @@ public struct APIDependencies: Sendable {
     /// The bytes of `openapi/openapi.yaml`, served at `/openapi.yaml`.
     public var openAPIDocument: [UInt8]
     public var logger: Logger
+    /// At most this many authentication failures (401) per minute are written to
+    /// the audit trail by this process; all are counted in metrics.
+    public var authenticationFailureAuditsPerMinute: Int
 
     public init(
         pool: PostgresPool, migrator: Migrator, verifier: JWTVerifier, sealer: any SecretSealer,
-        metrics: HTTPMetrics = HTTPMetrics(), openAPIDocument: [UInt8], logger: Logger
+        metrics: HTTPMetrics = HTTPMetrics(), openAPIDocument: [UInt8], logger: Logger,
+        authenticationFailureAuditsPerMinute: Int = 10
     ) {
         self.pool = pool
         self.migrator = migrator
@@ -27,6 +31,7 @@ public struct APIDependencies: Sendable {
         self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.logger = logger
+        self.authenticationFailureAuditsPerMinute = authenticationFailureAuditsPerMinute
     }
 }
 
@@ -37,7 +42,12 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     let idempotency = IdempotencyGuard(
         store: IdempotencyStore(pool: dependencies.pool), logger: dependencies.logger
     )
-    let routes = RouteRegistry(router: router, authenticator: authenticator, idempotency: idempotency)
+    let audit = AuditRecorder(
+        store: AuditStore(pool: dependencies.pool),
+        throttle: AuditThrottle(limit: dependencies.authenticationFailureAuditsPerMinute),
+        metrics: dependencies.metrics, logger: dependencies.logger
+    )
+    let routes = RouteRegistry(router: router, authenticator: authenticator, idempotency: idempotency, audit: audit)
     router.add(middleware: RequestMiddleware(registry: routes, metrics: dependencies.metrics))
 
     OperationsController(
@@ -48,6 +58,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     PlanController(store: PlanStore(pool: dependencies.pool)).addRoutes(to: routes)
     OrganizationController(store: OrganizationStore(pool: dependencies.pool)).addRoutes(to: routes)
     BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
+    AuditEventController(store: AuditStore(pool: dependencies.pool)).addRoutes(to: routes)
     return (router, routes)
 }
 

@@ -19,13 +19,18 @@ public final class RouteRegistry: @unchecked Sendable {
     let router: Router<AppRequestContext>
     let authenticator: Authenticator
     let idempotency: IdempotencyGuard
+    let audit: AuditRecorder
     /// Method and OpenAPI-style path template (`/v1/regions/{region}`) of every route.
     public private(set) var operations: [(method: HTTPRequest.Method, path: String)] = []
 
-    init(router: Router<AppRequestContext>, authenticator: Authenticator, idempotency: IdempotencyGuard) {
+    init(
+        router: Router<AppRequestContext>, authenticator: Authenticator, idempotency: IdempotencyGuard,
+        audit: AuditRecorder
+    ) {
         self.router = router
         self.authenticator = authenticator
         self.idempotency = idempotency
+        self.audit = audit
     }
 
     /// A route whose answer is a ready-made Hummingbird response (metrics, spec file).
@@ -43,6 +48,7 @@ public final class RouteRegistry: @unchecked Sendable {
         operations.append((method, path))
         let authenticator = self.authenticator
         let idempotency = self.idempotency
+        let audit = self.audit
         let confinesOrganization = path.hasPrefix("/v1/organizations/{org}")
         router.on(RouterPath(Self.hummingbirdPath(path)), method: method) { request, context in
             var context = context
@@ -50,21 +56,40 @@ public final class RouteRegistry: @unchecked Sendable {
             case .open:
                 return try await handler(request, context).response
             case .permission(let permission), .staff(let permission):
-                let principal = try authenticator.authenticate(authorization: request.headers[.authorization])
+                let principal: Principal
+                do {
+                    principal = try authenticator.authenticate(authorization: request.headers[.authorization])
+                } catch let problem as ProblemError {
+                    await audit.unauthenticated(
+                        tokenPresented: request.headers[.authorization] != nil, method: method, template: path,
+                        parameter: { context.parameters.get($0) }, requestID: context.requestID
+                    )
+                    throw problem
+                }
                 context.principal = principal
-                if confinesOrganization, let org = context.parameters.get("org") {
-                    try principal.requireAccess(toOrganization: org)
+                // Every 403, from the checks below or from the handler, is audited.
+                do {
+                    if confinesOrganization, let org = context.parameters.get("org") {
+                        try principal.requireAccess(toOrganization: org)
+                    }
+                    if case .staff = access {
+                        try principal.requireStaff(permission)
+                    } else {
+                        try principal.require(permission)
+                    }
+                    guard method == .post else { return try await handler(request, context).response }
+                    let frozenContext = context
+                    return try await idempotency.run(request, principal: principal, requestID: frozenContext.requestID) {
+                        request in
+                        try await handler(request, frozenContext)
+                    }.response
+                } catch let problem as ProblemError where problem.status == .forbidden {
+                    await audit.denied(
+                        problem, principal: principal, method: method, template: path,
+                        parameter: { context.parameters.get($0) }, requestID: context.requestID
+                    )
+                    throw problem
                 }
-                if case .staff = access {
-                    try principal.requireStaff(permission)
-                } else {
-                    try principal.require(permission)
-                }
-                guard method == .post else { return try await handler(request, context).response }
-                let frozenContext = context
-                return try await idempotency.run(request, principal: principal, requestID: frozenContext.requestID) { request in
-                    try await handler(request, frozenContext)
-                }.response
             }
         }
     }

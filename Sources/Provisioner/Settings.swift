@@ -16,6 +16,8 @@ struct Settings: Sendable {
     var statementTimeout: Duration
     var logLevel: String
     var logFormat: String
+    /// Authentication failures written to the audit trail per minute by one process.
+    var authenticationFailureAuditsPerMinute: Int
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -58,7 +60,10 @@ struct Settings: Sendable {
                 try integer("PROVISIONER_DB_STATEMENT_TIMEOUT_MS", default: 5000, range: 100...600_000)
             ),
             logLevel: value("PROVISIONER_LOG_LEVEL") ?? "info",
-            logFormat: value("PROVISIONER_LOG_FORMAT") ?? "json"
+            logFormat: value("PROVISIONER_LOG_FORMAT") ?? "json",
+            authenticationFailureAuditsPerMinute: try integer(
+                "PROVISIONER_AUDIT_AUTH_FAILURES_PER_MINUTE", default: 10, range: 0...10_000
+            )
         )
     }
 
