@@ -264,9 +264,8 @@ public struct AuditStore: Sendable {
             var result = AuditVerification(
                 verifiedEvents: 0, unsealedEvents: unsealed, headHash: headHash, firstBroken: nil
             )
-            func broken(_ position: Int64, _ id: String?, _ reason: AuditVerification.BrokenLink.Reason)
-                -> AuditVerification
-            {
+            typealias Reason = AuditVerification.BrokenLink.Reason
+            func broken(_ position: Int64, _ id: String?, _ reason: Reason) -> AuditVerification {
                 var failed = result
                 failed.firstBroken = .init(position: position, eventID: id, reason: reason)
                 return failed
