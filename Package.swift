@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
+                "JWT",
                 "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CatalogTests",
-            dependencies: ["Catalog", "Postgres", "TestSupport"],
+            dependencies: ["Catalog", "JWT", "Postgres", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

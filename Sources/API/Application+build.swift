@@ -18,11 +18,15 @@ public struct APIDependencies: Sendable {
     public var logger: Logger
     /// The `iss` of partner tokens (their `aud` is the external verifier's audience).
     public var partnerTokenIssuer: String
+    /// At most this many authentication failures (401) per minute are written to
+    /// the audit trail by this process; all are counted in metrics.
+    public var authenticationFailureAuditsPerMinute: Int
 
     public init(
         pool: PostgresPool, migrator: Migrator, verifier: JWTVerifier, sealer: any SecretSealer,
         metrics: HTTPMetrics = HTTPMetrics(), limits: RequestLimits = RequestLimits(), openAPIDocument: [UInt8],
-        logger: Logger, partnerTokenIssuer: String = PartnerTokenAuthority.defaultIssuer
+        logger: Logger, partnerTokenIssuer: String = PartnerTokenAuthority.defaultIssuer,
+        authenticationFailureAuditsPerMinute: Int = 10
     ) {
         self.pool = pool
         self.migrator = migrator
@@ -33,6 +37,7 @@ public struct APIDependencies: Sendable {
         self.openAPIDocument = openAPIDocument
         self.logger = logger
         self.partnerTokenIssuer = partnerTokenIssuer
+        self.authenticationFailureAuditsPerMinute = authenticationFailureAuditsPerMinute
     }
 }
 
@@ -50,8 +55,13 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
         store: IdempotencyStore(pool: dependencies.pool), logger: dependencies.logger
     )
     let limits = dependencies.limits
+    let audit = AuditRecorder(
+        store: AuditStore(pool: dependencies.pool),
+        throttle: AuditThrottle(limit: dependencies.authenticationFailureAuditsPerMinute),
+        metrics: dependencies.metrics, logger: dependencies.logger
+    )
     let routes = RouteRegistry(
-        router: router, authenticator: authenticator, idempotency: idempotency,
+        router: router, authenticator: authenticator, idempotency: idempotency, audit: audit,
         limiter: limits.requestsPerSecond > 0 ? RateLimiter(perSecond: limits.requestsPerSecond) : nil,
         maxBodyBytes: limits.maxBodyBytes, metrics: dependencies.metrics
     )
@@ -66,6 +76,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     OrganizationController(store: OrganizationStore(pool: dependencies.pool)).addRoutes(to: routes)
     BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
     TokenController(authority: partnerTokens).addRoutes(to: routes)
+    AuditEventController(store: AuditStore(pool: dependencies.pool)).addRoutes(to: routes)
     return (router, routes)
 }
 

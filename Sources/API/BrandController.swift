@@ -25,7 +25,8 @@ struct BrandController {
             try fields.validate()
             guard let slug, let name else { throw ProblemError.validation([]) }
             let created = try await store.create(
-                Brand(organization: organization, slug: slug, name: name, defaultRegion: region ?? nil)
+                Brand(organization: organization, slug: slug, name: name, defaultRegion: region ?? nil),
+                audit: try context.auditContext()
             )
             return .resource(
                 created.json, version: created.version, status: .created,
@@ -48,7 +49,7 @@ struct BrandController {
             try fields.validate()
             let brand = try await store.update(
                 organization: try context.parameters.require("org"), slug: try context.parameters.require("brand"),
-                condition: condition
+                condition: condition, audit: try context.auditContext()
             ) { brand in
                 if let name { brand.name = name }
                 if let region { brand.defaultRegion = region }
@@ -59,7 +60,7 @@ struct BrandController {
             request, context in
             try await store.delete(
                 organization: try context.parameters.require("org"), slug: try context.parameters.require("brand"),
-                condition: EntityTag.condition(request)
+                condition: EntityTag.condition(request), audit: try context.auditContext()
             )
             return .noContent()
         }

@@ -12,7 +12,7 @@ struct OrganizationController {
             let page = try await store.list(Cursor.pageRequest(request), only: principal.organization)
             return .page(page.items.map(\.json), nextAfter: page.nextAfter)
         }
-        routes.add(.post, "/v1/organizations", access: .staff(.orgsWrite)) { request, _ in
+        routes.add(.post, "/v1/organizations", access: .staff(.orgsWrite)) { request, context in
             var fields = FieldReader(try await JSONBody.object(request))
             let slug = fields.string("slug", required: true, valid: NamePattern.isSlug, rule: RegionController.slugRule)
             let name = fields.string(
@@ -22,7 +22,9 @@ struct OrganizationController {
             fields.refuseReadOnly(Self.readOnly)
             try fields.validate()
             guard let slug, let name, let plan else { throw ProblemError.validation([]) }
-            let created = try await store.create(Organization(slug: slug, name: name, plan: plan))
+            let created = try await store.create(
+                Organization(slug: slug, name: name, plan: plan), audit: try context.auditContext()
+            )
             return .resource(
                 created.json, version: created.version, status: .created, location: "/v1/organizations/\(slug)"
             )
@@ -43,14 +45,18 @@ struct OrganizationController {
             if plan != nil && !principal.isStaff {
                 throw ProblemError.forbidden("only provider staff change an organization's plan")
             }
-            let organization = try await store.update(slug, condition: condition) { organization in
+            let organization = try await store.update(slug, condition: condition, audit: try context.auditContext()) {
+                organization in
                 if let name { organization.name = name }
                 if let plan { organization.plan = plan }
             }
             return .resource(organization.json, version: organization.version)
         }
         routes.add(.delete, "/v1/organizations/{org}", access: .staff(.orgsWrite)) { request, context in
-            try await store.delete(try context.parameters.require("org"), condition: EntityTag.condition(request))
+            try await store.delete(
+                try context.parameters.require("org"), condition: EntityTag.condition(request),
+                audit: try context.auditContext()
+            )
             return .noContent()
         }
     }

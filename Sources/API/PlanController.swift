@@ -11,7 +11,7 @@ struct PlanController {
             let page = try await store.list(Cursor.pageRequest(request))
             return .page(page.items.map(\.json), nextAfter: page.nextAfter)
         }
-        routes.add(.post, "/v1/plans", access: .permission(.plansWrite)) { request, _ in
+        routes.add(.post, "/v1/plans", access: .permission(.plansWrite)) { request, context in
             var fields = FieldReader(try await JSONBody.object(request))
             let slug = fields.string("slug", required: true, valid: NamePattern.isSlug, rule: RegionController.slugRule)
             let name = fields.string(
@@ -23,7 +23,7 @@ struct PlanController {
             var errors = fields.finish()
             if errors.isEmpty { errors = plan.ruleViolations() }
             guard errors.isEmpty else { throw ProblemError.validation(errors) }
-            let created = try await store.create(plan)
+            let created = try await store.create(plan, audit: try context.auditContext())
             return .resource(created.json, version: created.version, status: .created, location: "/v1/plans/\(created.slug)")
         }
         routes.add(.get, "/v1/plans/{plan}", access: .permission(.plansRead)) { _, context in
@@ -42,7 +42,7 @@ struct PlanController {
             try fields.validate()
             let named = Set(Self.limitFields.filter { fields.has($0) })
             let limits = patch
-            let plan = try await store.update(slug, condition: condition) { plan in
+            let plan = try await store.update(slug, condition: condition, audit: try context.auditContext()) { plan in
                 if let name { plan.name = name }
                 Self.apply(limits, fields: named, to: &plan)
             }

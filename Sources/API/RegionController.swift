@@ -12,7 +12,7 @@ struct RegionController {
             let page = try await store.list(Cursor.pageRequest(request))
             return .page(page.items.map(\.json), nextAfter: page.nextAfter)
         }
-        routes.add(.post, "/v1/regions", access: .permission(.regionsWrite)) { request, _ in
+        routes.add(.post, "/v1/regions", access: .permission(.regionsWrite)) { request, context in
             var fields = FieldReader(try await JSONBody.object(request))
             let slug = fields.string("slug", required: true, valid: NamePattern.isSlug, rule: Self.slugRule)
             let name = fields.string("name", required: true, valid: NamePattern.isDisplayName, rule: Self.nameRule)
@@ -29,7 +29,7 @@ struct RegionController {
                 slug: slug, name: name, baseDomain: baseDomain, gitopsPath: gitopsPath ?? "clusters/\(slug)",
                 sharedStackCapacity: capacity ?? 50, sharedPostgresURLSealed: try url.map { try sealer.seal(Array($0.utf8)) }
             )
-            let created = try await store.create(region)
+            let created = try await store.create(region, audit: try context.auditContext())
             return .resource(created.json, version: created.version, status: .created, location: "/v1/regions/\(slug)")
         }
         routes.add(.get, "/v1/regions/{region}", access: .permission(.regionsRead)) { _, context in
@@ -48,7 +48,7 @@ struct RegionController {
             fields.refuseReadOnly(["slug"] + Self.readOnly)
             try fields.validate()
             let sealedURL: [UInt8]?? = try url.map { try $0.map { try sealer.seal(Array($0.utf8)) } }
-            let region = try await store.update(slug, condition: condition) { region in
+            let region = try await store.update(slug, condition: condition, audit: try context.auditContext()) { region in
                 if let name { region.name = name }
                 if let baseDomain { region.baseDomain = baseDomain }
                 if let capacity { region.sharedStackCapacity = capacity }
@@ -58,7 +58,10 @@ struct RegionController {
             return .resource(region.json, version: region.version)
         }
         routes.add(.delete, "/v1/regions/{region}", access: .permission(.regionsWrite)) { request, context in
-            try await store.delete(try context.parameters.require("region"), condition: EntityTag.condition(request))
+            try await store.delete(
+                try context.parameters.require("region"), condition: EntityTag.condition(request),
+                audit: try context.auditContext()
+            )
             return .noContent()
         }
     }

@@ -22,6 +22,7 @@ public final class RouteRegistry: @unchecked Sendable {
     let router: Router<AppRequestContext>
     let authenticator: Authenticator
     let idempotency: IdempotencyGuard
+    let audit: AuditRecorder
     /// `nil` when rate limiting is off.
     let limiter: RateLimiter?
     let maxBodyBytes: Int
@@ -33,11 +34,13 @@ public final class RouteRegistry: @unchecked Sendable {
 
     init(
         router: Router<AppRequestContext>, authenticator: Authenticator, idempotency: IdempotencyGuard,
+        audit: AuditRecorder,
         limiter: RateLimiter? = nil, maxBodyBytes: Int = JSONBody.maximumSize, metrics: HTTPMetrics = HTTPMetrics()
     ) {
         self.router = router
         self.authenticator = authenticator
         self.idempotency = idempotency
+        self.audit = audit
         self.limiter = limiter
         self.maxBodyBytes = maxBodyBytes
         self.metrics = metrics
@@ -64,6 +67,7 @@ public final class RouteRegistry: @unchecked Sendable {
         self.access["\(method.rawValue) \(path)"] = access
         let authenticator = self.authenticator
         let idempotency = self.idempotency
+        let audit = self.audit
         let limiter = self.limiter
         let metrics = self.metrics
         let maxBodyBytes = self.maxBodyBytes
@@ -78,35 +82,53 @@ public final class RouteRegistry: @unchecked Sendable {
             case .permission(let permission), .staff(let permission):
                 // In this order: 401, 429 (only for a verified principal, so bad
                 // tokens create no buckets), 404 outside the confinement, 403, 413.
-                let principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
+                let principal: Principal
+                do {
+                    principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
+                } catch let problem as ProblemError {
+                    await audit.unauthenticated(
+                        tokenPresented: request.headers[.authorization] != nil, method: method, template: path,
+                        parameter: { context.parameters.get($0) }, requestID: context.requestID
+                    )
+                    throw problem
+                }
                 context.principal = principal
                 if let limiter, case .limited(let retryAfter) = limiter.acquire(principal) {
                     metrics.recordRateLimited(partner: principal.isPartner)
                     throw ProblemError.rateLimited(retryAfter: retryAfter)
                 }
-                if confinesOrganization, let org = context.parameters.get("org") {
-                    try principal.requireAccess(toOrganization: org)
+                // Every 403, from the checks below or from the handler, is audited.
+                do {
+                    if confinesOrganization, let org = context.parameters.get("org") {
+                        try principal.requireAccess(toOrganization: org)
+                    }
+                    if confinesTenant, let tenant = context.parameters.get("tenant") {
+                        try principal.requireAccess(toTenant: tenant)
+                    }
+                    if case .staff = access {
+                        try principal.requireStaff(permission)
+                    } else {
+                        try principal.require(permission)
+                    }
+                    var request = request
+                    if takesBody {
+                        context.maxUploadSize = maxBodyBytes
+                        request.body = RequestBody(buffer: try await Self.collectBody(request, limit: maxBodyBytes))
+                    }
+                    guard method == .post else { return try await handler(request, context).response }
+                    let frozenContext = context
+                    return try await idempotency.run(
+                        request, principal: principal, requestID: frozenContext.requestID, secret: replaySecret
+                    ) { request in
+                        try await handler(request, frozenContext)
+                    }.response
+                } catch let problem as ProblemError where problem.status == .forbidden {
+                    await audit.denied(
+                        problem, principal: principal, method: method, template: path,
+                        parameter: { context.parameters.get($0) }, requestID: context.requestID
+                    )
+                    throw problem
                 }
-                if confinesTenant, let tenant = context.parameters.get("tenant") {
-                    try principal.requireAccess(toTenant: tenant)
-                }
-                if case .staff = access {
-                    try principal.requireStaff(permission)
-                } else {
-                    try principal.require(permission)
-                }
-                var request = request
-                if takesBody {
-                    context.maxUploadSize = maxBodyBytes
-                    request.body = RequestBody(buffer: try await Self.collectBody(request, limit: maxBodyBytes))
-                }
-                guard method == .post else { return try await handler(request, context).response }
-                let frozenContext = context
-                return try await idempotency.run(
-                    request, principal: principal, requestID: frozenContext.requestID, secret: replaySecret
-                ) { request in
-                    try await handler(request, frozenContext)
-                }.response
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for brands, always inside one organization.
@@ -16,11 +17,11 @@ public struct BrandStore: Sendable {
         LEFT JOIN regions r ON r.id = b.default_region_id
         """
 
-    public func create(_ brand: Brand) async throws -> Brand {
+    public func create(_ brand: Brand, audit: AuditContext) async throws -> Brand {
         try await pool.transaction { connection in
             let organizationID = try Self.organizationID(brand.organization, connection)
             let regionID = try Self.regionID(brand.defaultRegion, connection)
-            return try CatalogSQL.mappingConstraints {
+            let created = try CatalogSQL.mappingConstraints {
                 _ = try connection.execute(
                     """
                     INSERT INTO brands (organization_id, slug, name, default_region_id)
@@ -30,6 +31,11 @@ public struct BrandStore: Sendable {
                 )
                 return try Self.fetch(brand.organization, brand.slug, connection)
             }
+            try AuditStore.append(
+                Self.auditRecord(audit, "create", created, AuditSummary.changes(from: nil, to: created.auditFields)),
+                on: connection
+            )
+            return created
         }
     }
 
@@ -55,15 +61,16 @@ public struct BrandStore: Sendable {
     }
 
     public func update(
-        organization: String, slug: String, condition: VersionCondition,
+        organization: String, slug: String, condition: VersionCondition, audit: AuditContext,
         change: @escaping @Sendable (inout Brand) throws -> Void
     ) async throws -> Brand {
         try await pool.transaction { connection in
             let rows = try connection.query(
                 "\(Self.selection) WHERE o.slug = $1 AND b.slug = $2 FOR UPDATE OF b", [organization, slug]
             )
-            var brand = try Self.decode(CatalogSQL.single(rows))
-            guard condition.admits(brand.version) else { throw CatalogError.preconditionFailed }
+            let before = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
+            var brand = before
             try change(&brand)
             let regionID = try Self.regionID(brand.defaultRegion, connection)
             _ = try connection.execute(
@@ -73,17 +80,28 @@ public struct BrandStore: Sendable {
                 """,
                 [organization, slug, brand.name, regionID]
             )
-            return try Self.fetch(organization, slug, connection)
+            let after = try Self.fetch(organization, slug, connection)
+            try AuditStore.append(
+                Self.auditRecord(audit, "update", after, AuditSummary.changes(from: before.auditFields, to: after.auditFields)),
+                on: connection
+            )
+            return after
         }
     }
 
-    public func delete(organization: String, slug: String, condition: VersionCondition) async throws {
+    public func delete(
+        organization: String, slug: String, condition: VersionCondition, audit: AuditContext
+    ) async throws {
         try await pool.transaction { connection in
             let rows = try connection.query(
                 "\(Self.selection) WHERE o.slug = $1 AND b.slug = $2 FOR UPDATE OF b", [organization, slug]
             )
             let brand = try Self.decode(CatalogSQL.single(rows))
             guard condition.admits(brand.version) else { throw CatalogError.preconditionFailed }
+            try AuditStore.append(
+                Self.auditRecord(audit, "delete", brand, AuditSummary.changes(from: brand.auditFields, to: nil)),
+                on: connection
+            )
             try CatalogSQL.mappingConstraints {
                 _ = try connection.execute(
                     """
@@ -94,6 +112,14 @@ public struct BrandStore: Sendable {
                 )
             }
         }
+    }
+
+    /// A brand's events belong to its organization.
+    static func auditRecord(_ context: AuditContext, _ verb: String, _ brand: Brand, _ summary: JSONValue) -> AuditRecord {
+        AuditRecord(
+            context: context, organization: brand.organization, action: "brand.\(verb)", targetType: "brand",
+            targetID: brand.slug, summary: summary
+        )
     }
 
     static func fetch(_ organization: String, _ slug: String, _ connection: PostgresConnection) throws -> Brand {

@@ -1,4 +1,5 @@
 import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for organizations.
@@ -14,10 +15,10 @@ public struct OrganizationStore: Sendable {
         FROM organizations o JOIN plans p ON p.id = o.plan_id
         """
 
-    public func create(_ organization: Organization) async throws -> Organization {
+    public func create(_ organization: Organization, audit: AuditContext) async throws -> Organization {
         try await pool.transaction { connection in
             let planID = try Self.planID(organization.plan, connection)
-            return try CatalogSQL.mappingConstraints {
+            let created = try CatalogSQL.mappingConstraints {
                 _ = try connection.execute(
                     "INSERT INTO organizations (slug, name, plan_id) VALUES ($1, $2, $3::uuid)",
                     [organization.slug, organization.name, planID]
@@ -25,6 +26,11 @@ public struct OrganizationStore: Sendable {
                 let rows = try connection.query("\(Self.selection) WHERE o.slug = $1", [organization.slug])
                 return try Self.decode(CatalogSQL.single(rows))
             }
+            try AuditStore.append(
+                Self.auditRecord(audit, "create", created.slug, AuditSummary.changes(from: nil, to: created.auditFields)),
+                on: connection
+            )
+            return created
         }
     }
 
@@ -47,14 +53,16 @@ public struct OrganizationStore: Sendable {
     }
 
     public func update(
-        _ slug: String, condition: VersionCondition, change: @escaping @Sendable (inout Organization) throws -> Void
+        _ slug: String, condition: VersionCondition, audit: AuditContext,
+        change: @escaping @Sendable (inout Organization) throws -> Void
     ) async throws -> Organization {
         try await pool.transaction { connection in
             let rows = try connection.query(
                 "\(Self.selection) WHERE o.slug = $1 FOR UPDATE OF o", [slug]
             )
-            var organization = try Self.decode(CatalogSQL.single(rows))
-            guard condition.admits(organization.version) else { throw CatalogError.preconditionFailed }
+            let before = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
+            var organization = before
             try change(&organization)
             let planID = try Self.planID(organization.plan, connection)
             _ = try connection.execute(
@@ -65,20 +73,39 @@ public struct OrganizationStore: Sendable {
                 [slug, organization.name, planID]
             )
             let updated = try connection.query("\(Self.selection) WHERE o.slug = $1", [slug])
-            return try Self.decode(CatalogSQL.single(updated))
+            let after = try Self.decode(CatalogSQL.single(updated))
+            try AuditStore.append(
+                Self.auditRecord(audit, "update", slug, AuditSummary.changes(from: before.auditFields, to: after.auditFields)),
+                on: connection
+            )
+            return after
         }
     }
 
     /// Deletes the organization and its brands; refused while tenants or stacks depend on it.
-    public func delete(_ slug: String, condition: VersionCondition) async throws {
+    public func delete(_ slug: String, condition: VersionCondition, audit: AuditContext) async throws {
         try await pool.transaction { connection in
-            let rows = try connection.query("SELECT version FROM organizations WHERE slug = $1 FOR UPDATE", [slug])
-            let version = try CatalogSQL.single(rows).decode(Int64.self, "version")
-            guard condition.admits(version) else { throw CatalogError.preconditionFailed }
+            let rows = try connection.query("\(Self.selection) WHERE o.slug = $1 FOR UPDATE OF o", [slug])
+            let organization = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(organization.version) else { throw CatalogError.preconditionFailed }
+            // Recorded before the delete, while the organization's id still resolves;
+            // a refused delete rolls it back with the rest.
+            try AuditStore.append(
+                Self.auditRecord(audit, "delete", slug, AuditSummary.changes(from: organization.auditFields, to: nil)),
+                on: connection
+            )
             try CatalogSQL.mappingConstraints {
                 _ = try connection.execute("DELETE FROM organizations WHERE slug = $1", [slug])
             }
         }
+    }
+
+    /// An organization's events belong to the organization itself.
+    static func auditRecord(_ context: AuditContext, _ verb: String, _ slug: String, _ summary: JSONValue) -> AuditRecord {
+        AuditRecord(
+            context: context, organization: slug, action: "organization.\(verb)", targetType: "organization",
+            targetID: slug, summary: summary
+        )
     }
 
     /// The id of a plan named by an organization, locked against deletion; an unknown plan is a field error.

@@ -1,4 +1,5 @@
 import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for plans.
@@ -16,10 +17,10 @@ public struct PlanStore: Sendable {
         backup_retention_days, version, created_at, updated_at
         """
 
-    public func create(_ plan: Plan) async throws -> Plan {
+    public func create(_ plan: Plan, audit: AuditContext) async throws -> Plan {
         try await pool.transaction { connection in
             try Self.checkRegionsExist(plan.allowedRegions, connection)
-            return try CatalogSQL.mappingConstraints {
+            let created = try CatalogSQL.mappingConstraints {
                 let rows = try connection.query(
                     """
                     INSERT INTO plans (slug, name, max_tenants, max_production_tenants, max_dedicated_stacks,
@@ -32,6 +33,11 @@ public struct PlanStore: Sendable {
                 )
                 return try Self.decode(CatalogSQL.single(rows))
             }
+            try AuditStore.append(
+                Self.auditRecord(audit, "create", created.slug, AuditSummary.changes(from: nil, to: created.auditFields)),
+                on: connection
+            )
+            return created
         }
     }
 
@@ -49,12 +55,14 @@ public struct PlanStore: Sendable {
     }
 
     public func update(
-        _ slug: String, condition: VersionCondition, change: @escaping @Sendable (inout Plan) throws -> Void
+        _ slug: String, condition: VersionCondition, audit: AuditContext,
+        change: @escaping @Sendable (inout Plan) throws -> Void
     ) async throws -> Plan {
         try await pool.transaction { connection in
             let rows = try connection.query("SELECT \(Self.columns) FROM plans WHERE slug = $1 FOR UPDATE", [slug])
-            var plan = try Self.decode(CatalogSQL.single(rows))
-            guard condition.admits(plan.version) else { throw CatalogError.preconditionFailed }
+            let before = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
+            var plan = before
             try change(&plan)
             let violations = plan.ruleViolations()
             guard violations.isEmpty else { throw CatalogError.invalid(violations) }
@@ -70,7 +78,12 @@ public struct PlanStore: Sendable {
                 """,
                 Self.parameters(plan)
             )
-            return try Self.decode(CatalogSQL.single(updated))
+            let after = try Self.decode(CatalogSQL.single(updated))
+            try AuditStore.append(
+                Self.auditRecord(audit, "update", slug, AuditSummary.changes(from: before.auditFields, to: after.auditFields)),
+                on: connection
+            )
+            return after
         }
     }
 
@@ -88,6 +101,14 @@ public struct PlanStore: Sendable {
                 missing.map { FieldError(field: "allowed_regions", message: "unknown region '\($0)'") }
             )
         }
+    }
+
+    /// Plans belong to the provider: their events have no organization.
+    static func auditRecord(_ context: AuditContext, _ verb: String, _ slug: String, _ summary: JSONValue) -> AuditRecord {
+        AuditRecord(
+            context: context, organization: nil, action: "plan.\(verb)", targetType: "plan", targetID: slug,
+            summary: summary
+        )
     }
 
     static func parameters(_ plan: Plan) -> [(any PostgresBindable)?] {

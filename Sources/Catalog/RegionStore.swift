@@ -1,4 +1,5 @@
 import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for regions.
@@ -14,9 +15,9 @@ public struct RegionStore: Sendable {
         version, created_at, updated_at
         """
 
-    public func create(_ region: Region) async throws -> Region {
+    public func create(_ region: Region, audit: AuditContext) async throws -> Region {
         try await pool.transaction { connection in
-            try CatalogSQL.mappingConstraints {
+            let created = try CatalogSQL.mappingConstraints {
                 let rows = try connection.query(
                     """
                     INSERT INTO regions (slug, name, base_domain, gitops_path, shared_stack_capacity,
@@ -31,6 +32,11 @@ public struct RegionStore: Sendable {
                 )
                 return try Self.decode(CatalogSQL.single(rows))
             }
+            try AuditStore.append(
+                Self.auditRecord(audit, "create", created.slug, AuditSummary.changes(from: nil, to: created.auditFields)),
+                on: connection
+            )
+            return created
         }
     }
 
@@ -49,14 +55,16 @@ public struct RegionStore: Sendable {
 
     /// Reads the region under a row lock, lets `change` edit it, and writes it back with a new version.
     public func update(
-        _ slug: String, condition: VersionCondition, change: @escaping @Sendable (inout Region) throws -> Void
+        _ slug: String, condition: VersionCondition, audit: AuditContext,
+        change: @escaping @Sendable (inout Region) throws -> Void
     ) async throws -> Region {
         try await pool.transaction { connection in
             let rows = try connection.query(
                 "SELECT \(Self.columns) FROM regions WHERE slug = $1 FOR UPDATE", [slug]
             )
-            var region = try Self.decode(CatalogSQL.single(rows))
-            guard condition.admits(region.version) else { throw CatalogError.preconditionFailed }
+            let before = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
+            var region = before
             try change(&region)
             let updated = try connection.query(
                 """
@@ -70,23 +78,43 @@ public struct RegionStore: Sendable {
                     region.sharedPostgresURLSealed,
                 ]
             )
-            return try Self.decode(CatalogSQL.single(updated))
+            let after = try Self.decode(CatalogSQL.single(updated))
+            let secretChanged = before.sharedPostgresURLSealed != after.sharedPostgresURLSealed
+            let summary = AuditSummary.changes(
+                from: before.auditFields, to: after.auditFields,
+                alsoChanged: secretChanged ? ["shared_postgres_url"] : []
+            )
+            try AuditStore.append(Self.auditRecord(audit, "update", slug, summary), on: connection)
+            return after
         }
     }
 
-    public func delete(_ slug: String, condition: VersionCondition) async throws {
+    public func delete(_ slug: String, condition: VersionCondition, audit: AuditContext) async throws {
         try await pool.transaction { connection in
-            let rows = try connection.query("SELECT version FROM regions WHERE slug = $1 FOR UPDATE", [slug])
-            let version = try CatalogSQL.single(rows).decode(Int64.self, "version")
-            guard condition.admits(version) else { throw CatalogError.preconditionFailed }
+            let rows = try connection.query("SELECT \(Self.columns) FROM regions WHERE slug = $1 FOR UPDATE", [slug])
+            let region = try Self.decode(CatalogSQL.single(rows))
+            guard condition.admits(region.version) else { throw CatalogError.preconditionFailed }
             let plans = try connection.query(
                 "SELECT 1 AS found FROM plans WHERE $1 = ANY (allowed_regions) LIMIT 1", [slug]
             )
             guard plans.isEmpty else { throw CatalogError.hasDependents("plans allow this region") }
+            // Recorded before the delete: a delete refused by a reference rolls it back with the rest.
+            try AuditStore.append(
+                Self.auditRecord(audit, "delete", slug, AuditSummary.changes(from: region.auditFields, to: nil)),
+                on: connection
+            )
             try CatalogSQL.mappingConstraints {
                 _ = try connection.execute("DELETE FROM regions WHERE slug = $1", [slug])
             }
         }
+    }
+
+    /// Regions belong to the provider: their events have no organization.
+    static func auditRecord(_ context: AuditContext, _ verb: String, _ slug: String, _ summary: JSONValue) -> AuditRecord {
+        AuditRecord(
+            context: context, organization: nil, action: "region.\(verb)", targetType: "region", targetID: slug,
+            summary: summary
+        )
     }
 
     static func decode(_ row: PostgresRow) throws -> Region {

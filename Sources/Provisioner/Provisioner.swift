@@ -6,7 +6,8 @@ struct Provisioner: AsyncParsableCommand {
         commandName: "provisioner",
         abstract: "Control plane for managed Odoo hosting.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, KeysCommand.self, DevKeysCommand.self, DevTokenCommand.self,
+            ServeCommand.self, MigrateCommand.self, KeysCommand.self, AuditCommand.self, DevKeysCommand.self,
+            DevTokenCommand.self,
         ]
     )
 }

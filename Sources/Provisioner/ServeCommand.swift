@@ -46,10 +46,14 @@ struct ServeCommand: AsyncParsableCommand {
         let dependencies = APIDependencies(
             pool: pool, migrator: migrator, verifier: verifier, sealer: sealer,
             limits: RequestLimits(requestsPerSecond: settings.rateLimit, maxBodyBytes: settings.maxBodyBytes),
-            openAPIDocument: openAPIDocument, logger: logger, partnerTokenIssuer: tokenIssuer
+            openAPIDocument: openAPIDocument, logger: logger, partnerTokenIssuer: tokenIssuer,
+            authenticationFailureAuditsPerMinute: settings.authenticationFailureAuditsPerMinute
         )
         var application = buildApplication(dependencies, host: settings.listenHost, port: settings.listenPort)
-        application.addServices(pool, IdempotencyPruner(store: IdempotencyStore(pool: pool), logger: logger))
+        application.addServices(
+            pool, IdempotencyPruner(store: IdempotencyStore(pool: pool), logger: logger),
+            AuditSealer(store: AuditStore(pool: pool), logger: logger)
+        )
         logger.info(
             "serving", metadata: ["http.listen": "\(settings.listenHost):\(settings.listenPort)"]
         )

@@ -22,6 +22,8 @@ struct Settings: Sendable {
     /// Requests per second per principal (burst twice that, partners a fifth); 0 turns limiting off.
     var rateLimit: Double
     var maxBodyBytes: Int
+    /// Authentication failures written to the audit trail per minute by one process.
+    var authenticationFailureAuditsPerMinute: Int
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -80,6 +82,9 @@ struct Settings: Sendable {
             ),
             maxBodyBytes: try integer(
                 "PROVISIONER_MAX_BODY_BYTES", default: JSONBody.maximumSize, range: 1024...JSONBody.largestLimit
+            ),
+            authenticationFailureAuditsPerMinute: try integer(
+                "PROVISIONER_AUDIT_AUTH_FAILURES_PER_MINUTE", default: 10, range: 0...10_000
             )
         )
     }

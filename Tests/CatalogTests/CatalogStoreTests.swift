@@ -39,15 +39,15 @@ import Testing
     @Test func updatesBumpTheVersionAndHonourConditions() async throws {
         try await TestDatabase.withSchema { pool, _ in
             let plans = PlanStore(pool: pool)
-            let created = try await plans.create(Plan(slug: "basic", name: "Basic"))
+            let created = try await plans.create(Plan(slug: "basic", name: "Basic"), audit: .test)
             #expect(created.version == 1)
-            let updated = try await plans.update("basic", condition: .oneOf([1])) { $0.maxTenants = 9 }
+            let updated = try await plans.update("basic", condition: .oneOf([1]), audit: .test) { $0.maxTenants = 9 }
             #expect(updated.version == 2 && updated.maxTenants == 9)
             await #expect(throws: CatalogError.preconditionFailed) {
-                _ = try await plans.update("basic", condition: .oneOf([1])) { $0.maxTenants = 3 }
+                _ = try await plans.update("basic", condition: .oneOf([1]), audit: .test) { $0.maxTenants = 3 }
             }
             await #expect(throws: CatalogError.notFound) {
-                _ = try await plans.update("missing", condition: .any) { $0.maxTenants = 3 }
+                _ = try await plans.update("missing", condition: .any, audit: .test) { $0.maxTenants = 3 }
             }
         }
     }
@@ -56,9 +56,9 @@ import Testing
         try await TestDatabase.withSchema { pool, _ in
             let regions = RegionStore(pool: pool)
             let region = Region(slug: "eu-west", name: "EU", baseDomain: "eu.example.net", gitopsPath: "clusters/eu-west", sharedStackCapacity: 10)
-            _ = try await regions.create(region)
+            _ = try await regions.create(region, audit: .test)
             await #expect(throws: CatalogError.alreadyExists(field: "slug")) {
-                _ = try await regions.create(region)
+                _ = try await regions.create(region, audit: .test)
             }
         }
     }
@@ -80,4 +80,11 @@ import Testing
     func domainPattern(text: String, valid: Bool) {
         #expect(NamePattern.isDomainName(text) == valid)
     }
+}
+
+extension AuditContext {
+    /// A platform admin acting from a test.
+    static let test = AuditContext(
+        actor: AuditActor(issuer: "https://idp.test", subject: "tester", organization: nil), requestID: "test-request"
+    )
 }

@@ -1,0 +1,46 @@
+import JWT
+
+// The fields of each resource an audit summary compares, by wire name.
+
+extension Region {
+    /// The shared PostgreSQL URL is a secret: only whether it is set shows.
+    var auditFields: [String: JSONValue] {
+        [
+            "name": .string(name),
+            "base_domain": .string(baseDomain),
+            "gitops_path": .string(gitopsPath),
+            "shared_stack_capacity": .number(Double(sharedStackCapacity)),
+            "shared_postgres_url": sharedPostgresURLSealed == nil ? .null : AuditSummary.redacted,
+        ]
+    }
+}
+
+extension Plan {
+    var auditFields: [String: JSONValue] {
+        [
+            "name": .string(name),
+            "max_tenants": .number(Double(maxTenants)),
+            "max_production_tenants": .number(Double(maxProductionTenants)),
+            "max_dedicated_stacks": .number(Double(maxDedicatedStacks)),
+            "max_cpu_millicores": .number(Double(maxCPUMillicores)),
+            "max_memory_mib": .number(Double(maxMemoryMiB)),
+            "max_storage_gib": .number(Double(maxStorageGiB)),
+            "allowed_placements": .array(allowedPlacements.map(JSONValue.string)),
+            "allowed_sizes": .array(allowedSizes.map(JSONValue.string)),
+            "allowed_regions": .array(allowedRegions.map(JSONValue.string)),
+            "backup_retention_days": .number(Double(backupRetentionDays)),
+        ]
+    }
+}
+
+extension Organization {
+    var auditFields: [String: JSONValue] {
+        ["name": .string(name), "plan": .string(plan)]
+    }
+}
+
+extension Brand {
+    var auditFields: [String: JSONValue] {
+        ["name": .string(name), "default_region": defaultRegion.map(JSONValue.string) ?? .null]
+    }
+}
