@@ -130,6 +130,17 @@ public final class JSONWebKey: Sendable {
         Array(bytes.drop { $0 == 0 })
     }
 
+    /// The signature primitive alone: hashes `message` and checks `signature`
+    /// (JOSE form: `r || s` for ECDSA) with OpenSSL. False when the key does
+    /// not allow `algorithm` or the signature does not verify. For conformance
+    /// vectors and benchmarks; tokens go through `JWTVerifier`.
+    package func verifyPrimitive(algorithm: JWSAlgorithm, signature: [UInt8], message: [UInt8]) throws(JWTError) -> Bool {
+        guard allows(algorithm) else { return false }
+        return try withRawBytes(message) { buffer throws(JWTError) in
+            try verify(algorithm: algorithm, signature: signature, message: buffer)
+        }
+    }
+
     /// Verifies a JWS signature over `message` (the ASCII `header.payload`).
     /// The caller has already checked `allows(algorithm)`.
     func verify(
