@@ -5,6 +5,10 @@ import Synchronization
 
 /// Turns bearer tokens into principals, remembering verified tokens until they
 /// expire so a repeat caller pays no signature verification.
+///
+/// The cache is keyed by the SHA-256 of the token (never the token itself),
+/// holds at most `cacheLimit` entries (0 turns it off), never answers past a
+/// token's `exp`, and `forget(jwtID:)` drops a revoked token at once.
 public final class Authenticator: Sendable {
     private let verifier: JWTVerifier
     private let cache: Mutex<[[UInt8]: CachedPrincipal]>
@@ -14,6 +18,7 @@ public final class Authenticator: Sendable {
     struct CachedPrincipal {
         var principal: Principal
         var expiresAt: Date
+        var jwtID: String?
     }
 
     public init(verifier: JWTVerifier, cacheLimit: Int = 10_000, logger: Logger) {
@@ -24,7 +29,7 @@ public final class Authenticator: Sendable {
     }
 
     /// The principal of an `Authorization` header value; 401 problem when absent or invalid.
-    public func authenticate(authorization: String?, now: Date = Date()) throws -> Principal {
+    public func authenticate(authorization: String?, now: Date = Date()) async throws -> Principal {
         guard let authorization else { throw ProblemError.unauthorized(tokenPresented: false) }
         guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             throw ProblemError.unauthorized(tokenPresented: true)
@@ -36,7 +41,7 @@ public final class Authenticator: Sendable {
         }
         let verified: VerifiedJWT
         do {
-            verified = try verifier.verify(token, now: now)
+            verified = try await verifier.verifyRefreshingKeys(token, now: now)
         } catch {
             logger.info("token rejected", metadata: ["auth.reason": "\(error)"])
             throw ProblemError.unauthorized(tokenPresented: true)
@@ -49,11 +54,27 @@ public final class Authenticator: Sendable {
             scope: verified.string("scope"),
             tenants: verified.stringArray("tenants")
         )
-        remember(key, CachedPrincipal(principal: principal, expiresAt: verified.expiresAt), now: now)
+        remember(
+            key, CachedPrincipal(principal: principal, expiresAt: verified.expiresAt, jwtID: verified.jwtID), now: now)
         return principal
     }
 
+    /// Drops every cached token with this `jti` (revocation): the next request
+    /// carrying it is verified again, and refused if its revocation says so.
+    public func forget(jwtID: String) {
+        cache.withLock { cache in cache = cache.filter { $0.value.jwtID != jwtID } }
+    }
+
+    /// Drops every cached token.
+    public func forgetAll() {
+        cache.withLock { $0.removeAll() }
+    }
+
+    /// How many verified tokens are cached now.
+    public var cachedCount: Int { cache.withLock { $0.count } }
+
     private func remember(_ key: [UInt8], _ entry: CachedPrincipal, now: Date) {
+        guard cacheLimit > 0 else { return }
         cache.withLock { cache in
             if cache.count >= cacheLimit {
                 cache = cache.filter { $0.value.expiresAt > now }

@@ -50,7 +50,7 @@ public final class RouteRegistry: @unchecked Sendable {
             case .open:
                 return try await handler(request, context).response
             case .permission(let permission), .staff(let permission):
-                let principal = try authenticator.authenticate(authorization: request.headers[.authorization])
+                let principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
                 context.principal = principal
                 if confinesOrganization, let org = context.parameters.get("org") {
                     try principal.requireAccess(toOrganization: org)
