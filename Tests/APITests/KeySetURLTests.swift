@@ -161,7 +161,7 @@ import Testing
                 }
             }
             #expect(ContinuousClock.now - started < .seconds(2))
-            #expect(ticks.count > 8 * 10)
+            #expect(ticks.count >= 2 * 8, "every ticker kept running while the fetch was pending")
         }
     }
 
