@@ -82,12 +82,16 @@ import Testing
         let server = KeySetServer()
         server.serve([first])
         try await server.run { base in
-            let cooldown = Duration.milliseconds(300)
+            // Long enough that the steps between two refreshes fit in it on a loaded machine.
+            let cooldown = Duration.milliseconds(1500)
             let remote = try RemoteJSONWebKeySet(base + "/jwks.json", cooldown: cooldown)
             try await remote.load()
             let verifier = JWTVerifier(remoteKeySet: remote, configuration: Self.configuration)
+            var tokens: [String: String] = [:]
+            for key in [first, second, third] { tokens[key.keyID] = try key.sign(claims: Self.claims()) }
+            let signed = tokens
             func verifies(_ key: JWTSigningKey) async -> Bool {
-                guard let token = try? key.sign(claims: Self.claims()) else { return false }
+                guard let token = signed[key.keyID] else { return false }
                 return (try? await verifier.verifyRefreshingKeys(token)) != nil
             }
             #expect(await verifies(first))
@@ -114,7 +118,7 @@ import Testing
             ]
             var expectedFetches = 2
             for (status, body) in failures {
-                try await Task.sleep(for: cooldown + .milliseconds(50))
+                try await Task.sleep(for: cooldown + .milliseconds(100))
                 server.serve(status: status, body: body)
                 #expect(await verifies(third) == false)
                 expectedFetches += 1
@@ -126,7 +130,7 @@ import Testing
             }
 
             // Once the server is healthy again, the next refresh brings the new key.
-            try await Task.sleep(for: cooldown + .milliseconds(50))
+            try await Task.sleep(for: cooldown + .milliseconds(100))
             server.serve([first, third])
             #expect(await verifies(third))
             #expect(await verifies(first))
