@@ -1,5 +1,5 @@
 # Shortcuts for the scripts; the scripts are the source of truth.
-.PHONY: run test bench
+.PHONY: run test bench bench-http bench-jwt
 
 run:
 	./scripts/run.sh
@@ -7,5 +7,10 @@ run:
 test:
 	./scripts/test.sh
 
-bench:
+bench: bench-http bench-jwt
+
+bench-http:
 	./bench/http.sh
+
+bench-jwt:
+	./bench/jwt.sh

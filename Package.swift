@@ -86,6 +86,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "JWTBenchmark",
+            dependencies: [
+                "API",
+                "JWT",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/JWTBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -77,7 +77,7 @@ stage_swift_tests() {
 }
 
 stage_format_lint() {
-    swift format lint --strict --recursive Package.swift Sources Tests
+    swift format lint --strict --recursive Package.swift Sources Tests bench
 }
 
 stage_docker_lint() {

@@ -8,6 +8,10 @@ import Synchronization
 ///
 /// Tokens whose `iss` is Provisioner's own go to `partnerTokens`, which checks
 /// revocation against the catalog on every request, cached or not.
+///
+/// The cache is keyed by the SHA-256 of the token (never the token itself),
+/// holds at most `cacheLimit` entries (0 turns it off), never answers past a
+/// token's `exp`, and `forget(jwtID:)` drops a revoked token at once.
 public final class Authenticator: Sendable {
     private let verifier: JWTVerifier
     private let partnerTokens: PartnerTokenAuthority?
@@ -18,6 +22,7 @@ public final class Authenticator: Sendable {
     struct CachedPrincipal {
         var principal: Principal
         var expiresAt: Date
+        var jwtID: String?
     }
 
     public init(
@@ -46,12 +51,14 @@ public final class Authenticator: Sendable {
         }
         if let partnerTokens, partnerTokens.claimsToBeIssued(token) {
             let (principal, expiresAt) = try await partnerTokens.authenticate(token, now: now)
-            remember(key, CachedPrincipal(principal: principal, expiresAt: expiresAt), now: now)
+            remember(
+                key, CachedPrincipal(principal: principal, expiresAt: expiresAt, jwtID: principal.partnerTokenID), now: now
+            )
             return principal
         }
         let verified: VerifiedJWT
         do {
-            verified = try verifier.verify(token, now: now)
+            verified = try await verifier.verifyRefreshingKeys(token, now: now)
         } catch {
             logger.info("token rejected", metadata: ["auth.reason": "\(error)"])
             throw ProblemError.unauthorized(tokenPresented: true)
@@ -64,11 +71,27 @@ public final class Authenticator: Sendable {
             scope: verified.string("scope"),
             tenants: verified.stringArray("tenants")
         )
-        remember(key, CachedPrincipal(principal: principal, expiresAt: verified.expiresAt), now: now)
+        remember(
+            key, CachedPrincipal(principal: principal, expiresAt: verified.expiresAt, jwtID: verified.jwtID), now: now)
         return principal
     }
 
+    /// Drops every cached token with this `jti` (revocation): the next request
+    /// carrying it is verified again, and refused if its revocation says so.
+    public func forget(jwtID: String) {
+        cache.withLock { cache in cache = cache.filter { $0.value.jwtID != jwtID } }
+    }
+
+    /// Drops every cached token.
+    public func forgetAll() {
+        cache.withLock { $0.removeAll() }
+    }
+
+    /// How many verified tokens are cached now.
+    public var cachedCount: Int { cache.withLock { $0.count } }
+
     private func remember(_ key: [UInt8], _ entry: CachedPrincipal, now: Date) {
+        guard cacheLimit > 0 else { return }
         cache.withLock { cache in
             if cache.count >= cacheLimit {
                 cache = cache.filter { $0.value.expiresAt > now }

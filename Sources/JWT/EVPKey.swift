@@ -218,7 +218,7 @@ final class EVPKey: @unchecked Sendable {
         return Array(signature.prefix(length))
     }
 
-    private static func configureRSA(_ keyContext: OpaquePointer?, hash: HashFunction?, pss: Bool) throws(JWTError) {
+    static func configureRSA(_ keyContext: OpaquePointer?, hash: HashFunction?, pss: Bool) throws(JWTError) {
         guard let keyContext else { throw failure("EVP_DigestVerifyInit") }
         if pss {
             guard EVP_PKEY_CTX_set_rsa_padding(keyContext, copenssl_RSA_PKCS1_PSS_PADDING()) == 1,

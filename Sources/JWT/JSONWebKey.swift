@@ -9,6 +9,8 @@ public final class JSONWebKey: Sendable {
 
     let kind: Kind
     let key: EVPKey
+    /// Reusable verification contexts per allowed algorithm (none for Ed25519).
+    private let contexts: [JWSAlgorithm: VerifyContextPool]
 
     enum Kind: Sendable, Equatable {
         case rsa(modulusBytes: Int)
@@ -99,6 +101,13 @@ public final class JSONWebKey: Sendable {
         self.keyType = keyType
         self.kind = kind
         self.key = key
+        var contexts: [JWSAlgorithm: VerifyContextPool] = [:]
+        for candidate in JWSAlgorithm.allCases where candidate != .EdDSA && candidate != .HS256 {
+            if algorithm.map({ $0 == candidate }) ?? Self.fits(candidate, kind) {
+                contexts[candidate] = VerifyContextPool(key: key, algorithm: candidate)
+            }
+        }
+        self.contexts = contexts
     }
 
     /// One algorithm per key: the JWK's `alg` when it has one; otherwise the
@@ -130,6 +139,17 @@ public final class JSONWebKey: Sendable {
         Array(bytes.drop { $0 == 0 })
     }
 
+    /// The signature primitive alone: hashes `message` and checks `signature`
+    /// (JOSE form: `r || s` for ECDSA) with OpenSSL. False when the key does
+    /// not allow `algorithm` or the signature does not verify. For conformance
+    /// vectors and benchmarks; tokens go through `JWTVerifier`.
+    package func verifyPrimitive(algorithm: JWSAlgorithm, signature: [UInt8], message: [UInt8]) throws(JWTError) -> Bool {
+        guard allows(algorithm) else { return false }
+        return try withRawBytes(message) { buffer throws(JWTError) in
+            try verify(algorithm: algorithm, signature: signature, message: buffer)
+        }
+    }
+
     /// Verifies a JWS signature over `message` (the ASCII `header.payload`).
     /// The caller has already checked `allows(algorithm)`.
     func verify(
@@ -137,18 +157,16 @@ public final class JSONWebKey: Sendable {
     ) throws(JWTError) -> Bool {
         switch kind {
         case .rsa(let modulusBytes):
-            guard algorithm.isRSA, signature.count == modulusBytes else { return false }
+            guard algorithm.isRSA, signature.count == modulusBytes, let pool = contexts[algorithm] else { return false }
             return try withRawBytes(signature) { signatureBuffer throws(JWTError) in
-                try key.verify(
-                    signature: signatureBuffer, message: message, hash: algorithm.hash, pss: algorithm.isPSS,
-                    rsa: true)
+                try pool.verify(signature: signatureBuffer, message: message)
             }
         case .ec(let curve):
-            guard algorithm == curve.algorithm, let der = curve.derSignature(fromJOSE: signature) else {
-                return false
-            }
+            guard algorithm == curve.algorithm, let der = curve.derSignature(fromJOSE: signature),
+                let pool = contexts[algorithm]
+            else { return false }
             return try withRawBytes(der) { signatureBuffer throws(JWTError) in
-                try key.verify(signature: signatureBuffer, message: message, hash: algorithm.hash, pss: false, rsa: false)
+                try pool.verify(signature: signatureBuffer, message: message)
             }
         case .ed25519:
             guard algorithm == .EdDSA, signature.count == 64 else { return false }

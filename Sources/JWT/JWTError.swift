@@ -35,6 +35,8 @@ public enum JWTError: Error, Sendable, Equatable, Hashable, CustomStringConverti
     case invalidKey(String)
     /// An OpenSSL call failed; the reason names the call.
     case opensslFailure(String)
+    /// A remote key set could not be fetched or held no usable key; the reason is a fixed phrase.
+    case keySetUnavailable(String)
 
     public var description: String {
         switch self {
@@ -57,6 +59,7 @@ public enum JWTError: Error, Sendable, Equatable, Hashable, CustomStringConverti
         case .invalidJSON(let reason): "invalid JSON: \(reason)"
         case .invalidKey(let reason): "invalid key: \(reason)"
         case .opensslFailure(let call): "OpenSSL failure in \(call)"
+        case .keySetUnavailable(let reason): "key set unavailable: \(reason)"
         }
     }
 }

@@ -13,18 +13,51 @@ public import Foundation
 /// required, `iss` equal to the configured issuer, `aud` containing the
 /// configured audience, non-empty `sub`, `nbf`/`iat` checked with the leeway.
 public struct JWTVerifier: Sendable {
-    public let keySet: JSONWebKeySet
+    /// A fixed key set, or the keys a `RemoteJSONWebKeySet` holds now.
+    public var keySet: JSONWebKeySet { remoteKeySet?.current ?? fixedKeySet }
     public let configuration: JWTVerifierConfiguration
+    /// Set when the keys come from a URL; `verifyRefreshingKeys` refreshes them.
+    public let remoteKeySet: RemoteJSONWebKeySet?
+    private let fixedKeySet: JSONWebKeySet
 
     static let forbiddenHeaders = ["jku", "x5u", "jwk", "x5c"]
 
     public init(keySet: JSONWebKeySet, configuration: JWTVerifierConfiguration) {
-        self.keySet = keySet
+        self.fixedKeySet = keySet
+        self.remoteKeySet = nil
         self.configuration = configuration
     }
 
+    /// Keys from a URL, refreshed by `verifyRefreshingKeys` (see `RemoteJSONWebKeySet`).
+    public init(remoteKeySet: RemoteJSONWebKeySet, configuration: JWTVerifierConfiguration) {
+        self.fixedKeySet = JSONWebKeySet(keys: [])
+        self.remoteKeySet = remoteKeySet
+        self.configuration = configuration
+    }
+
+    /// Verifies with the keys held now; never fetches.
     public func verify(_ token: some StringProtocol, now: Date = Date()) throws(JWTError) -> VerifiedJWT {
-        let jws = try verifySignature(token)
+        try verify(token, keySet: keySet, now: now)
+    }
+
+    /// Like `verify`, and with a remote key set: refreshes the keys when they
+    /// are older than their maximum age, and once more (cooldown permitting)
+    /// when the token's `kid` is unknown, then verifies again. Only a token
+    /// that passes the size, serialization and header rules can cause a fetch.
+    public func verifyRefreshingKeys(_ token: some StringProtocol, now: Date = Date()) async throws(JWTError) -> VerifiedJWT {
+        guard let remoteKeySet else { return try verify(token, keySet: fixedKeySet, now: now) }
+        var keys = remoteKeySet.current
+        if remoteKeySet.isStale, let refreshed = await remoteKeySet.refresh() { keys = refreshed }
+        do {
+            return try verify(token, keySet: keys, now: now)
+        } catch .unknownKey {
+            guard let refreshed = await remoteKeySet.refresh() else { throw .unknownKey }
+            return try verify(token, keySet: refreshed, now: now)
+        }
+    }
+
+    private func verify(_ token: some StringProtocol, keySet: JSONWebKeySet, now: Date) throws(JWTError) -> VerifiedJWT {
+        let jws = try verifySignature(token, keySet: keySet)
         let claims: [String: JSONValue]
         do {
             guard let object = try JSONCoding.decode(jws.payload).objectValue else { throw JWTError.malformed }
@@ -39,6 +72,10 @@ public struct JWTVerifier: Sendable {
     /// but no claim: the payload need not even be JSON. For conformance
     /// vectors (Wycheproof) and for callers with their own payload rules.
     package func verifySignature(_ token: some StringProtocol) throws(JWTError) -> VerifiedJWS {
+        try verifySignature(token, keySet: keySet)
+    }
+
+    private func verifySignature(_ token: some StringProtocol, keySet: JSONWebKeySet) throws(JWTError) -> VerifiedJWS {
         guard token.utf8.count <= configuration.maxTokenBytes else { throw .tokenTooLarge }
         let bytes = Array(token.utf8)
         guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),

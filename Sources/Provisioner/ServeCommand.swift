@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try Settings.fromEnvironment()
         let logger = LoggingSetup.bootstrap(format: settings.logFormat, level: settings.logLevel)
-        let verifier = try Self.verifier(settings)
+        let verifier = try await Self.verifier(settings, logger: logger)
         let sealer = try MasterKey.load(from: settings.resolvedMasterKeyFile())
         let openAPIDocument: [UInt8]
         do {
@@ -61,14 +61,31 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The verifier of the trusted external issuer; start-up stops with a clear message when it is not configured.
-    static func verifier(_ settings: Settings) throws -> JWTVerifier {
+    /// `PROVISIONER_JWKS` is a file path, or an https URL (plain http only to a loopback address) fetched
+    /// now and refreshed later (see `RemoteJSONWebKeySet`).
+    static func verifier(_ settings: Settings, logger: Logger) async throws -> JWTVerifier {
         guard let source = settings.jwksPath, let issuer = settings.jwtIssuer, let audience = settings.jwtAudience else {
             throw Settings.Invalid(
                 description: "PROVISIONER_JWKS, PROVISIONER_JWT_ISSUER and PROVISIONER_JWT_AUDIENCE must all be set"
             )
         }
-        if source.hasPrefix("http://") || source.hasPrefix("https://") {
-            throw Settings.Invalid(description: "PROVISIONER_JWKS must be a file path in this version")
+        let configuration = JWTVerifierConfiguration(issuer: issuer, audience: audience)
+        if RemoteJSONWebKeySet.isURL(source) {
+            let remote: RemoteJSONWebKeySet
+            do {
+                remote = try RemoteJSONWebKeySet(source) { outcome in
+                    switch outcome {
+                    case .success(let count):
+                        logger.info("key set fetched", metadata: ["jwks.keys": "\(count)"])
+                    case .failure(let error):
+                        logger.warning("key set fetch failed; keeping the last good keys", metadata: ["jwks.error": "\(error)"])
+                    }
+                }
+                try await remote.load()
+            } catch {
+                throw Settings.Invalid(description: "cannot load the key set from PROVISIONER_JWKS: \(error)")
+            }
+            return JWTVerifier(remoteKeySet: remote, configuration: configuration)
         }
         let keySet: JSONWebKeySet
         do {
@@ -79,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard !keySet.keys.isEmpty else {
             throw Settings.Invalid(description: "the key set at \(source) holds no usable verification key")
         }
-        return JWTVerifier(keySet: keySet, configuration: JWTVerifierConfiguration(issuer: issuer, audience: audience))
+        return JWTVerifier(keySet: keySet, configuration: configuration)
     }
 
     static func requireCurrentSchema(_ migrator: Migrator) async throws {
