@@ -26,10 +26,11 @@ public struct PartnerSigningKeys: Sendable {
     }
 
     /// Makes a new key the active one; the retired key stays published while
-    /// tokens it signed are unexpired. Returns the new and the retired `kid`.
-    public func rotate() async throws -> (active: String, retired: String?) {
+    /// tokens it signed are unexpired. Records a `signing-key.rotate` audit
+    /// event by `audit`'s actor with the change. Returns the new and the retired `kid`.
+    public func rotate(audit: AuditContext) async throws -> (active: String, retired: String?) {
         let record = try Self.generate(sealer: sealer)
-        let retired = try await store.rotate(to: record)
+        let retired = try await store.rotate(to: record, audit: audit)
         return (record.keyID, retired)
     }
 

@@ -55,10 +55,11 @@ public final class PartnerTokenAuthority: Sendable {
 
     // MARK: - Minting
 
-    /// Records and signs a new token; returns the record and the token (shown once).
+    /// Records and signs a new token (its `token.create` audit event committing
+    /// with the record); returns the record and the token (shown once).
     func mint(
         organization: String, name: String, scopes: [Permission], tenants: [String]?, expiresAt: Date,
-        createdBy: String
+        createdBy: String, audit: AuditContext
     ) async throws -> (PartnerToken, String) {
         let record = try await signingKeys.ensureActive()
         let key = try privateKey(record)
@@ -66,7 +67,8 @@ public final class PartnerTokenAuthority: Sendable {
             PartnerToken(
                 id: UUID(), organization: organization, name: name, scopes: scopes.map(\.rawValue), tenants: tenants,
                 keyID: record.keyID, createdBy: createdBy, expiresAt: expiresAt
-            )
+            ),
+            audit: audit
         )
         let published = state.withLock { $0.publishedKeys.contains { $0.objectValue?["kid"]?.stringValue == record.keyID } }
         if !published { state.withLock { $0.refreshedAt = nil } }

@@ -38,7 +38,7 @@ struct TokenController {
             let mint = try Self.readMint(try await JSONBody.object(request), principal: principal, now: Date())
             let (token, value) = try await authority.mint(
                 organization: organization, name: mint.name, scopes: mint.scopes, tenants: mint.tenants,
-                expiresAt: mint.expiresAt, createdBy: principal.subject
+                expiresAt: mint.expiresAt, createdBy: principal.subject, audit: try context.auditContext()
             )
             var json = token.json.objectValue ?? [:]
             json["token"] = .string(value)
@@ -55,7 +55,7 @@ struct TokenController {
                 _ = try await authority.tokens.get(organization: organization, id: id)
                 guard versions.contains(1) else { throw CatalogError.preconditionFailed }
             }
-            try await authority.tokens.revoke(organization: organization, id: id)
+            try await authority.tokens.revoke(organization: organization, id: id, audit: try context.auditContext())
             context.logger.info("partner token revoked", metadata: ["token.id": "\(id.uuidString.lowercased())"])
             return .noContent()
         }

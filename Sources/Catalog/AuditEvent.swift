@@ -25,6 +25,19 @@ public struct AuditActor: Sendable, Equatable {
     }
 }
 
+extension AuditActor {
+    /// The `issuer` of operators acting through a `provisioner` command rather
+    /// than with a token.
+    public static let commandLineIssuer = "provisioner-cli"
+
+    /// An operator running a `provisioner` command (`keys rotate`): no token
+    /// vouches for them, so the subject is the operating-system user the
+    /// command ran as, `cli:<user>`; provider staff, so no organization.
+    public static func commandLine(user: String) -> AuditActor {
+        AuditActor(issuer: commandLineIssuer, subject: "cli:\(user)", organization: nil)
+    }
+}
+
 /// What every store write needs to record who made it and from which request.
 public struct AuditContext: Sendable, Equatable {
     /// `nil` only for unauthenticated requests.

@@ -1,3 +1,4 @@
+import Foundation
 import JWT
 
 // The fields of each resource an audit summary compares, by wire name.
@@ -42,5 +43,18 @@ extension Organization {
 extension Brand {
     var auditFields: [String: JSONValue] {
         ["name": .string(name), "default_region": defaultRegion.map(JSONValue.string) ?? .null]
+    }
+}
+
+extension PartnerToken {
+    /// What the token grants and until when; never the token (it is not
+    /// stored) nor anything of the key that signed it.
+    var auditFields: [String: JSONValue] {
+        [
+            "name": .string(name),
+            "scopes": .array(scopes.map(JSONValue.string)),
+            "tenants": tenants.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "expires_at": .string(expiresAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+        ]
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for partner tokens, always inside one organization (except
@@ -22,8 +23,9 @@ public struct PartnerTokenStore: Sendable {
         JOIN signing_keys k ON k.id = t.signing_key_id
         """
 
-    /// Records a minted token; `.notFound` when the organization does not exist.
-    public func create(_ token: PartnerToken) async throws -> PartnerToken {
+    /// Records a minted token, and its `token.create` audit event in the same
+    /// transaction; `.notFound` when the organization does not exist.
+    public func create(_ token: PartnerToken, audit: AuditContext) async throws -> PartnerToken {
         try await pool.transaction { connection in
             let organizationID = try BrandStore.organizationID(token.organization, connection)
             let keyRows = try connection.query("SELECT id::text AS id FROM signing_keys WHERE kid = $1", [token.keyID])
@@ -40,7 +42,12 @@ public struct PartnerTokenStore: Sendable {
                     token.expiresAt,
                 ]
             )
-            return try Self.decode(CatalogSQL.single(connection.query("\(Self.selection) WHERE t.id = $1", [token.id])))
+            let created = try Self.fetch(token.id, connection)
+            try AuditStore.append(
+                Self.auditRecord(audit, "create", created, AuditSummary.changes(from: nil, to: created.auditFields)),
+                on: connection
+            )
+            return created
         }
     }
 
@@ -67,19 +74,42 @@ public struct PartnerTokenStore: Sendable {
         }
     }
 
-    /// Revokes a token of the organization; `.notFound` when there is no such
-    /// token or it is already revoked.
-    public func revoke(organization: String, id: UUID) async throws {
-        let rows = try await pool.query(
-            """
-            UPDATE partner_tokens SET revoked_at = now()
-            WHERE id = $2 AND revoked_at IS NULL
-              AND organization_id = (SELECT id FROM organizations WHERE slug = $1)
-            RETURNING id
-            """,
-            [organization, id]
+    /// Revokes a token of the organization, and records its `token.delete`
+    /// audit event in the same transaction; `.notFound` when there is no such
+    /// token or it is already revoked (so a revocation is recorded once).
+    public func revoke(organization: String, id: UUID, audit: AuditContext) async throws {
+        try await pool.transaction { connection in
+            let rows = try connection.query(
+                """
+                UPDATE partner_tokens SET revoked_at = now()
+                WHERE id = $2 AND revoked_at IS NULL
+                  AND organization_id = (SELECT id FROM organizations WHERE slug = $1)
+                RETURNING id
+                """,
+                [organization, id]
+            )
+            _ = try CatalogSQL.single(rows)
+            let revoked = try Self.fetch(id, connection)
+            try AuditStore.append(
+                Self.auditRecord(audit, "delete", revoked, AuditSummary.changes(from: revoked.auditFields, to: nil)),
+                on: connection
+            )
+        }
+    }
+
+    /// A token's events belong to its organization; the target is the token's
+    /// id (its `jti`), never the token.
+    static func auditRecord(
+        _ context: AuditContext, _ verb: String, _ token: PartnerToken, _ summary: JSONValue
+    ) -> AuditRecord {
+        AuditRecord(
+            context: context, organization: token.organization, action: "token.\(verb)", targetType: "token",
+            targetID: token.id.uuidString.lowercased(), summary: summary
         )
-        _ = try CatalogSQL.single(rows)
+    }
+
+    static func fetch(_ id: UUID, _ connection: PostgresConnection) throws -> PartnerToken {
+        try decode(CatalogSQL.single(connection.query("\(selection) WHERE t.id = $1", [id])))
     }
 
     /// Whether the token may be used; `nil` when the catalog does not know it

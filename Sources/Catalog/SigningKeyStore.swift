@@ -1,4 +1,5 @@
 public import Foundation
+import JWT
 public import Postgres
 
 /// Catalog access for Provisioner's own signing keys (partner tokens).
@@ -40,11 +41,13 @@ public struct SigningKeyStore: Sendable {
         }
     }
 
-    /// Retires the active key (if any) and makes `record` the active key, in one
-    /// transaction; returns the `kid` of the retired key.
-    public func rotate(to record: SigningKeyRecord) async throws -> String? {
+    /// Retires the active key (if any) and makes `record` the active key, and
+    /// records a `signing-key.rotate` audit event (a provider event: no
+    /// organization; only `kid`s, which are published anyway, never key
+    /// material), all in one transaction; returns the `kid` of the retired key.
+    public func rotate(to record: SigningKeyRecord, audit: AuditContext) async throws -> String? {
         try await pool.transaction { connection in
-            let retired = try connection.query(
+            let retiredRows = try connection.query(
                 "UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL RETURNING kid"
             )
             _ = try connection.execute(
@@ -54,7 +57,19 @@ public struct SigningKeyStore: Sendable {
                 """,
                 [record.keyID, record.algorithm, record.publicJWK, record.privateKeySealed]
             )
-            return try retired.first?.decode(String.self, "kid")
+            let retired = try retiredRows.first?.decode(String.self, "kid")
+            try AuditStore.append(
+                AuditRecord(
+                    context: audit, organization: nil, action: "signing-key.rotate", targetType: "signing-key",
+                    targetID: record.keyID,
+                    summary: AuditSummary.changes(
+                        from: ["active_key": retired.map(JSONValue.string) ?? .null],
+                        to: ["active_key": .string(record.keyID)]
+                    )
+                ),
+                on: connection
+            )
+            return retired
         }
     }
 

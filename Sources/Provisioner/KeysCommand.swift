@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Catalog
 import Foundation
 import Logging
 import Postgres
@@ -35,7 +36,13 @@ struct RotateKeyCommand: AsyncParsableCommand {
             try await ServeCommand.requireCurrentSchema(
                 Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
             )
-            let (active, retired) = try await PartnerSigningKeys(pool: pool, sealer: sealer).rotate()
+            // Recorded in the audit trail as the operating-system user who ran the command
+            // (by uid when the system has no name for it, as in some containers).
+            let user = ProcessInfo.processInfo.userName
+            let audit = AuditContext(
+                actor: .commandLine(user: user.isEmpty ? "uid-\(getuid())" : user), requestID: nil
+            )
+            let (active, retired) = try await PartnerSigningKeys(pool: pool, sealer: sealer).rotate(audit: audit)
             print("active key \(active)" + (retired.map { "; retired \($0) (published until the last live token it signed expires)" } ?? ""))
             await pool.close()
         } catch {

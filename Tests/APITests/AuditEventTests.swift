@@ -245,9 +245,12 @@ import Testing
         RouteCase(.post, "/v1/jobs/{job}/cancel", "job.cancel", "job", "42", nil),
         RouteCase(.get, "/v1/stacks/{stack}/artifacts/diff", "artifact.diff", "artifact", nil, nil),
         RouteCase(.get, "/v1/audit-events", "audit-event.list", "audit-event", nil, nil),
+        RouteCase(.get, "/v1/organizations/{org}/tokens", "token.list", "token", nil, "acme"),
+        RouteCase(.post, "/v1/organizations/{org}/tokens", "token.create", "token", nil, "acme"),
+        RouteCase(.delete, "/v1/organizations/{org}/tokens/{token}", "token.delete", "token", "0b0e", "acme"),
     ])
     func auditTargetsAreReadOffRoutes(_ route: RouteCase) {
-        let values = ["region": "eu-west", "org": "acme", "brand": "outlet", "tenant": "shop", "job": "42", "stack": "s1"]
+        let values = ["region": "eu-west", "org": "acme", "brand": "outlet", "tenant": "shop", "job": "42", "stack": "s1", "token": "0b0e"]
         #expect(AuditTarget(method: route.method, template: route.template) { values[$0] } == route.expected)
     }
 

@@ -337,7 +337,7 @@ import Testing
             let (oldID, oldToken, oldReply) = try await Self.mint(client, as: orgAdmin)
             #expect(try Self.header(oldToken)["kid"] == .string(first))
 
-            let (second, retired) = try await keys.rotate()
+            let (second, retired) = try await keys.rotate(audit: AuditContext(actor: .commandLine(user: "ops"), requestID: nil))
             #expect(retired == first)
             let (_, newToken, newReply) = try await Self.mint(client, as: orgAdmin)
             #expect(try Self.header(newToken)["kid"] == .string(second), "new tokens use the new key at once")
