@@ -1,5 +1,4 @@
 internal import CLibPQ
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
