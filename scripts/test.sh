@@ -73,7 +73,8 @@ built=0
 stage_swift_tests() {
     swift build --build-tests || return $?
     built=1
-    swift test
+    # A test that hangs fails the stage (and prints which) instead of eating CI's time.
+    timeout --kill-after=30 1800 swift test
 }
 
 stage_format_lint() {

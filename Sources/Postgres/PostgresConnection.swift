@@ -1,5 +1,4 @@
 internal import CLibPQ
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -273,13 +272,18 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Leaves pipeline mode once every query sent has completed. False when the connection
-    /// cannot be used again (it broke, or libpq still had results pending).
-    func exitPipelineMode() -> Bool {
+    /// Leaves pipeline mode once every query sent has completed, withdrawing any registration
+    /// with `poller` still armed for the socket (a query sent while the poller was reading can
+    /// leave one behind; kept, it would hold the poller's thread past ``PostgresPoller/stop()``).
+    /// False when the connection cannot be used again (it broke, or libpq still had results
+    /// pending).
+    func exitPipelineMode(poller: PostgresPoller) -> Bool {
         state.withLock { state in
             guard let handle = state.handle, state.pipelineMode else {
                 return false
             }
+            poller.deregister(socket: PQsocket(handle))
+            state.armedInterest = nil
             guard state.pending.isEmpty, !state.pipelineBroken, PQexitPipelineMode(handle) == 1 else {
                 return false
             }

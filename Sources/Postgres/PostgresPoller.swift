@@ -160,6 +160,20 @@ final class PostgresPoller: Sendable {
         throw error
     }
 
+    /// Withdraws the registration for `socket`, if any: its handler will not be called. The
+    /// socket may stay in the epoll set, disarmed (a one-shot event that fires anyway finds no
+    /// registration and is ignored).
+    func deregister(socket: Int32) {
+        let stopping = state.withLock { state -> Bool in
+            state.registrations[socket] = nil
+            return state.phase == .stopping
+        }
+        if stopping {
+            // The thread may be waiting for the last registration to go.
+            wake()
+        }
+    }
+
     /// Calls `handler` once, on the poller thread, at `deadline` (or soon after), replacing the
     /// timer set before, if any. For deadlines that need no precision better than a millisecond.
     /// Throws `.closed` once the poller has stopped.
@@ -333,6 +347,8 @@ final class PostgresPoller: Sendable {
     func schedule(at deadline: ContinuousClock.Instant, _ handler: @escaping @Sendable () -> Void) throws(DatabaseError) {
         throw DatabaseError(kind: .closed)
     }
+
+    func deregister(socket: Int32) {}
 
     func stop() {}
     func join() {}

@@ -59,6 +59,11 @@ public final class PostgresPool: Sendable, Service {
         state.withLock { $0.queriesWithoutHop }
     }
 
+    /// The most queries one pipeline has carried at once so far (for tests).
+    var deepestPipeline: Int {
+        state.withLock { $0.deepestPipeline }
+    }
+
     // MARK: - Public API
 
     /// Lends a connection to `body`, which runs synchronously on one of the pool's threads.
@@ -620,6 +625,7 @@ public final class PostgresPool: Sendable, Service {
                 return nil
             }
             state.pipelines[best].queries += 1
+            state.deepestPipeline = max(state.deepestPipeline, state.pipelines[best].queries)
             return state.pipelines[best].connection
         }
     }
@@ -660,7 +666,7 @@ public final class PostgresPool: Sendable, Service {
             return true
         }
         if last {
-            let reusable = connection.exitPipelineMode()
+            let reusable = poller.map { connection.exitPipelineMode(poller: $0) } ?? false
             if !reusable {
                 logger.debug("postgres connection discarded after use")
             }
@@ -794,6 +800,8 @@ private struct PoolState: Sendable {
     var pipelines: [PipelineSlot] = []
     /// Queries that completed through a pipeline (sent without blocking, result read by the poller).
     var queriesWithoutHop = 0
+    /// The most queries one pipeline has carried at once.
+    var deepestPipeline = 0
 
     /// A grant without waiting, an error if closed, or nil if the caller must wait.
     mutating func grantImmediately(size: Int) -> Result<Grant, DatabaseError>? {

@@ -140,9 +140,9 @@ struct QueryWithoutHopTests {
             for (value, outcome) in outcomes {
                 #expect(outcome == (value == 0 ? SQLState.divisionByZero.rawValue : String(100 / value)))
             }
-            // One pipeline (half of a pool of two) took most of them; the rest leased the other
-            // connection while the pipeline looked stalled (a loaded machine).
-            #expect(pool.queriesWithoutHop >= 30)
+            // They shared a connection: a pipeline carried several at once.
+            #expect(pool.deepestPipeline >= 2)
+            #expect(pool.queriesWithoutHop > 0)
             #expect(pool.statistics.open <= 2)
             #expect(pool.statistics.idle == pool.statistics.open)
         }
