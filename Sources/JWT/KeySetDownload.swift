@@ -13,7 +13,10 @@ import FoundationNetworking
 /// continuation, so no cooperative thread is held while the network is slow.
 enum KeySetDownload {
     static func fetch(_ url: URL, timeout: Duration, maximumBytes: Int) async throws(JWTError) -> [UInt8] {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        // FoundationNetworking on Linux times a transfer out at once when given less than a
+        // second: whole seconds, at least one.
+        let exact = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = max(1, exact.rounded(.up))
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds

@@ -146,25 +146,30 @@ import Testing
         try await server.run { base in
             server.serve(
                 status: .ok, body: JSONCoding.encode(["keys": [.object(key.publicJWK)]]), delay: .seconds(3))
-            let remote = try RemoteJSONWebKeySet(base + "/jwks.json", timeout: .milliseconds(500))
+            let remote = try RemoteJSONWebKeySet(base + "/jwks.json", timeout: .seconds(1))
             let started = ContinuousClock.now
             // Concurrent waiters: the fetch holds no cooperative thread, so a
             // ticker on the same pool keeps running while it is under way.
+            // They tick until the fetch gives up (its 1 s timeout), about 100 times each on an
+            // idle machine; two each is enough to show none was starved.
             let ticks = Counter()
+            let fetchDone = Counter()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     await #expect(throws: JWTError.self) { try await remote.load() }
+                    fetchDone.increment()
                 }
                 for _ in 0..<8 {
                     group.addTask {
-                        while ContinuousClock.now - started < .milliseconds(400) {
+                        while fetchDone.count == 0, ContinuousClock.now - started < .seconds(5) {
                             ticks.increment()
                             try? await Task.sleep(for: .milliseconds(10))
                         }
                     }
                 }
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // The server answers after 3 s: the 1 s timeout cut the wait short.
+            #expect(ContinuousClock.now - started < .milliseconds(2500))
             #expect(ticks.count >= 2 * 8, "every ticker kept running while the fetch was pending")
         }
     }
