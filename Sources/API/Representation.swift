@@ -19,22 +19,11 @@ extension Region {
 
 extension Plan {
     var json: JSONValue {
-        .object([
-            "slug": .string(slug),
-            "name": .string(name),
-            "max_tenants": .number(Double(maxTenants)),
-            "max_production_tenants": .number(Double(maxProductionTenants)),
-            "max_dedicated_stacks": .number(Double(maxDedicatedStacks)),
-            "max_cpu_millicores": .number(Double(maxCPUMillicores)),
-            "max_memory_mib": .number(Double(maxMemoryMiB)),
-            "max_storage_gib": .number(Double(maxStorageGiB)),
-            "allowed_placements": .array(allowedPlacements.map(JSONValue.string)),
-            "allowed_sizes": .array(allowedSizes.map(JSONValue.string)),
-            "allowed_regions": .array(allowedRegions.map(JSONValue.string)),
-            "backup_retention_days": .number(Double(backupRetentionDays)),
-            "created_at": .string(Timestamp.format(createdAt)),
-            "updated_at": .string(Timestamp.format(updatedAt)),
-        ])
+        var fields = auditFields
+        fields["slug"] = .string(slug)
+        fields["created_at"] = .string(Timestamp.format(createdAt))
+        fields["updated_at"] = .string(Timestamp.format(updatedAt))
+        return .object(fields)
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import JWT
+public import JWT
 
 // The fields of each resource an audit summary compares, by wire name.
 
@@ -17,7 +17,9 @@ extension Region {
 }
 
 extension Plan {
-    var auditFields: [String: JSONValue] {
+    /// Every field a caller sets, by wire name: what an audit summary compares, and the body of
+    /// the API's representation (which adds the slug and the timestamps).
+    public var auditFields: [String: JSONValue] {
         [
             "name": .string(name),
             "max_tenants": .number(Double(maxTenants)),
