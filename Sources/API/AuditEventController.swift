@@ -37,63 +37,41 @@ struct AuditEventController {
         let parameters = request.uri.queryParameters
         var errors: [FieldError] = []
         var query = AuditQuery()
-        func value(_ name: String) -> String? { parameters[name[...]].map(String.init) }
+        /// The parsed value of the parameter `name`, nil when absent; a field error when `parse` refuses it.
+        func read<Value>(_ name: String, _ rule: String, _ parse: (String) -> Value?) -> Value? {
+            guard let raw = parameters[name[...]].map(String.init) else { return nil }
+            guard let value = parse(raw) else {
+                errors.append(FieldError(field: name, message: rule))
+                return nil
+            }
+            return value
+        }
 
-        if let limit = value("limit") {
-            if let number = Int(limit), (1...200).contains(number) {
-                query.limit = number
-            } else {
-                errors.append(FieldError(field: "limit", message: "must be an integer from 1 to 200"))
-            }
+        if let limit = read("limit", "must be an integer from 1 to 200", { Int($0).flatMap { (1...200).contains($0) ? $0 : nil } }) {
+            query.limit = limit
         }
-        if let cursor = value("cursor") {
-            if let serial = decodeCursor(cursor) {
-                query.before = serial
-            } else {
-                errors.append(FieldError(field: "cursor", message: "is not a cursor this API gave"))
-            }
+        query.before = read("cursor", "is not a cursor this API gave", decodeCursor)
+        query.organization = read("org", RegionController.slugRule) { NamePattern.isSlug($0) ? $0 : nil }
+        query.actor = read("actor", "must be a subject of 1 to 255 characters without control characters") {
+            isFilterText($0) ? $0 : nil
         }
-        if let org = value("org") {
-            if NamePattern.isSlug(org) {
-                query.organization = org
-            } else {
-                errors.append(FieldError(field: "org", message: RegionController.slugRule))
-            }
+        query.action = read("action", "must be an action such as brand.update") {
+            isToken($0, allowingDots: true) ? $0 : nil
         }
-        if let actor = value("actor") {
-            if isFilterText(actor) {
-                query.actor = actor
-            } else {
-                errors.append(
-                    FieldError(field: "actor", message: "must be a subject of 1 to 255 characters without control characters")
-                )
-            }
+        if let target = read("target", "must be TYPE or TYPE:ID, such as brand:acme-outlet", parseTarget) {
+            query.targetType = target.type
+            query.targetID = target.id
         }
-        if let action = value("action") {
-            if isToken(action, allowingDots: true) {
-                query.action = action
-            } else {
-                errors.append(FieldError(field: "action", message: "must be an action such as brand.update"))
-            }
-        }
-        if let target = value("target") {
-            let parts = target.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            if isToken(parts[0], allowingDots: false), parts.count == 1 || isFilterText(parts[1]) {
-                query.targetType = parts[0]
-                query.targetID = parts.count == 2 ? parts[1] : nil
-            } else {
-                errors.append(FieldError(field: "target", message: "must be TYPE or TYPE:ID, such as brand:acme-outlet"))
-            }
-        }
-        if let since = value("since") {
-            if let date = parseTimestamp(since) {
-                query.since = date
-            } else {
-                errors.append(FieldError(field: "since", message: "must be an RFC 3339 timestamp"))
-            }
-        }
+        query.since = read("since", "must be an RFC 3339 timestamp", parseTimestamp)
         guard errors.isEmpty else { throw ProblemError.validation(errors) }
         return query
+    }
+
+    /// `TYPE` or `TYPE:ID`.
+    static func parseTarget(_ text: String) -> (type: String, id: String?)? {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard isToken(parts[0], allowingDots: false), parts.count == 1 || isFilterText(parts[1]) else { return nil }
+        return (parts[0], parts.count == 2 ? parts[1] : nil)
     }
 
     /// 1 to 100 bytes of `[a-z0-9-]` (and `.` in actions).
