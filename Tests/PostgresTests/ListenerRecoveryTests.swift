@@ -37,6 +37,40 @@ struct ListenerRecoveryTests {
         await cluster.destroy()
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func listenerStartedWhileServerIsDownListensOnceItIsUpAndLogsOnlyTransitions() async throws {
+        let cluster = try await TemporaryCluster.start()
+        let logs = LockedValue<[String]>([])
+        let listener = try PostgresListener(
+            configuration: PostgresConfiguration(connectionString: cluster.connectionString, connectTimeout: .seconds(2)),
+            channels: ["jobs"],
+            logger: Logger(label: "listener-recovery-test") { _ in CapturingLogHandler(lines: logs) }
+        )
+        let recorder = ListenerEventRecorder(listener)
+        do {
+            try await cluster.stop(mode: .fast)
+            listener.start()
+            // Several attempts fail while the server is down (backoff starts at 100 ms).
+            try await Task.sleep(for: .seconds(1))
+            #expect(recorder.events.isEmpty)
+            try await cluster.startServer()
+            #expect(try await recorder.wait(timeout: .seconds(30)) { $0.events.contains(.listening) })
+        } catch {
+            await listener.close()
+            await cluster.destroy()
+            throw error
+        }
+        await listener.close()
+        await cluster.destroy()
+        let lines = logs.withLock { $0 }
+        #expect(
+            lines.map { $0.split(separator: "|").first.map(String.init) } == [
+                "postgres listener connection failed", "postgres listener connection restored",
+            ])
+        #expect(!lines.contains { $0.contains(cluster.connectionString) || $0.contains(String(cluster.port)) })
+        #expect(recorder.events == [.listening])
+    }
+
     private func exercise(
         listener: PostgresListener,
         recorder: ListenerEventRecorder,
@@ -87,5 +121,22 @@ struct ListenerRecoveryTests {
         case .notification(let notification):
             return notification.payload
         }
+    }
+}
+
+/// Keeps each log line as "message|metadata".
+private struct CapturingLogHandler: LogHandler {
+    let lines: LockedValue<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        lines.withLock { $0.append("\(event.message)|\(merged)") }
     }
 }
