@@ -483,6 +483,62 @@ public final class PostgresConnection: Sendable {
         return DatabaseError(kind: lost ? .connectionLost : .server, serverMessage: errorMessage(handle))
     }
 
+    // MARK: - Notifications
+
+    /// The connection's socket, for waiting until the server sends something; -1 once closed.
+    var socket: Int32 {
+        state.withLock { state in
+            state.handle.map { PQsocket($0) } ?? -1
+        }
+    }
+
+    /// Runs `LISTEN` for each channel (blocking). Each name is quoted by `PQescapeIdentifier`,
+    /// never interpolated raw, so any text (quotes, spaces, upper case) names exactly that channel.
+    func listen(channels: [String]) throws(DatabaseError) {
+        for channel in channels {
+            let quoted = try state.withLock { (state: inout State) throws(DatabaseError) -> String in
+                guard let handle = state.handle else {
+                    throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+                }
+                guard !channel.isEmpty, !channel.utf8.contains(0) else {
+                    throw DatabaseError(kind: .server, sqlState: "42602", serverMessage: "a channel name must be non-empty text without NUL")
+                }
+                guard let escaped = PQescapeIdentifier(handle, channel, channel.utf8.count) else {
+                    throw Self.connectionError(handle)
+                }
+                defer { PQfreemem(escaped) }
+                return String(cString: escaped)
+            }
+            try simpleQuery("LISTEN " + quoted)
+        }
+    }
+
+    /// Reads whatever the server has sent, without blocking, and returns the notifications
+    /// received so far, oldest first (also those that arrived with the results of earlier
+    /// queries). Throws `.connectionLost` once the connection is broken.
+    func readNotifications() throws(DatabaseError) -> [PostgresNotification] {
+        try state.withLock { (state: inout State) throws(DatabaseError) -> [PostgresNotification] in
+            guard let handle = state.handle else {
+                throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+            }
+            guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else {
+                throw DatabaseError(kind: .connectionLost, serverMessage: Self.errorMessage(handle))
+            }
+            var notifications: [PostgresNotification] = []
+            while let notify = PQnotifies(handle) {
+                defer { PQfreemem(notify) }
+                notifications.append(
+                    PostgresNotification(
+                        channel: String(cString: notify.pointee.relname),
+                        payload: notify.pointee.extra.map { String(cString: $0) } ?? "",
+                        backendPID: notify.pointee.be_pid
+                    )
+                )
+            }
+            return notifications
+        }
+    }
+
     // MARK: - Pool support
 
     /// Cheap check, without a round trip, that an idle connection can be used: the server has not
