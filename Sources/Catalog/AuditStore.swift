@@ -193,7 +193,7 @@ public struct AuditStore: Sendable {
                 throw CatalogError.notFound
             }
             var sequence = try headRow.decode(Int64.self, "last_sequence")
-            guard var previous = AuditChain.bytes(hex: try headRow.decode(String.self, "last_hash")) else {
+            guard var previous = Hex.decode(try headRow.decode(String.self, "last_hash")) else {
                 throw AuditChain.HashUnavailable()
             }
             let rows = try connection.query(
@@ -209,7 +209,7 @@ public struct AuditStore: Sendable {
                 previous = try AuditChain.hash(previous: previous, row, sequence: sequence)
                 ids.append(try row.decode(String.self, "id"))
                 sequences.append(String(sequence))
-                hashes.append(AuditChain.hex(previous))
+                hashes.append(Hex.encode(previous))
             }
             _ = try connection.execute(
                 """
@@ -222,7 +222,7 @@ public struct AuditStore: Sendable {
             )
             _ = try connection.execute(
                 "UPDATE audit_chain SET last_sequence = $1, last_hash = decode($2, 'hex'), updated_at = now() WHERE id = 1",
-                [sequence, AuditChain.hex(previous)]
+                [sequence, Hex.encode(previous)]
             )
             return rows.count
         }
@@ -286,7 +286,7 @@ public struct AuditStore: Sendable {
                     let sequence = try row.decode(Int64.self, "sequence")
                     guard sequence == last + 1 else { return broken(last + 1, nil, .missing) }
                     let hash = try AuditChain.hash(previous: previous, row, sequence: sequence)
-                    guard try row.decodeIfPresent(String.self, "hash_hex") == AuditChain.hex(hash) else {
+                    guard try row.decodeIfPresent(String.self, "hash_hex") == Hex.encode(hash) else {
                         return broken(sequence, id, .hashMismatch)
                     }
                     previous = hash
@@ -297,7 +297,7 @@ public struct AuditStore: Sendable {
             }
             if last < headSequence { return broken(last + 1, nil, .missing) }
             if last > headSequence { return broken(headSequence + 1, nil, .headMismatch) }
-            if AuditChain.hex(previous) != headHash { return broken(last, nil, .headMismatch) }
+            if Hex.encode(previous) != headHash { return broken(last, nil, .headMismatch) }
             return result
         }
     }

@@ -26,14 +26,7 @@ public enum Digest {
 
     /// Lowercase hexadecimal SHA-256 of `bytes` (64 characters; empty only if OpenSSL could not run).
     public static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(64)
-        for byte in sha256(bytes) {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(sha256(bytes))
     }
 }
 

@@ -56,23 +56,14 @@ enum ECCurve: Sendable, Equatable {
         }
     }
 
-    private static let p256Order: [UInt8] = hexBytes(
+    private static let p256Order: [UInt8] = orderBytes(
         "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
-    private static let p384Order: [UInt8] = hexBytes(
+    private static let p384Order: [UInt8] = orderBytes(
         "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973")
 
-    private static func hexBytes(_ text: String) -> [UInt8] {
-        var bytes = [UInt8]()
-        var pending: UInt8 = 0
-        for (index, character) in text.utf8.enumerated() {
-            let nibble: UInt8 = character <= UInt8(ascii: "9") ? character - UInt8(ascii: "0") : character - UInt8(ascii: "a") + 10
-            if index % 2 == 0 {
-                pending = nibble << 4
-            } else {
-                bytes.append(pending | nibble)
-            }
-        }
-        return bytes
+    /// A group order written as lowercase hex in the source (an empty order accepts no signature).
+    private static func orderBytes(_ text: String) -> [UInt8] {
+        Hex.decode(text) ?? []
     }
 
     /// Converts a JOSE `r || s` signature into a DER `ECDSA-Sig-Value`,
