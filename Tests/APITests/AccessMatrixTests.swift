@@ -11,7 +11,7 @@ import Testing
 ///
 /// The expected outcomes below are written from the brief's role descriptions,
 /// not from `Role.permissions`, so that a mistake in that table shows up here.
-@Suite struct AccessMatrixTests {
+@Suite(.timeLimit(.minutes(3))) struct AccessMatrixTests {
     /// A role as the brief places it: staff roles on tokens without `org`,
     /// organization roles on tokens with one, `auditor` on both.
     enum Caller: Hashable, Sendable {

@@ -6,7 +6,7 @@ import Testing
 
 @testable import API
 
-@Suite struct AccessTests {
+@Suite(.timeLimit(.minutes(3))) struct AccessTests {
     /// Every organization-scoped operation, with a body where it takes one.
     static let organizationRoutes: [(HTTPRequest.Method, String, String?)] = [
         (.get, "/v1/organizations/org-b", nil),

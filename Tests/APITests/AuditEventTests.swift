@@ -7,7 +7,7 @@ import Testing
 
 @testable import API
 
-@Suite struct AuditEventTests {
+@Suite(.timeLimit(.minutes(3))) struct AuditEventTests {
     static func items(_ response: TestResponse) -> [[String: JSONValue]] {
         (response.object["items"]?.arrayValue ?? []).compactMap(\.objectValue)
     }

@@ -6,7 +6,7 @@ import Testing
 
 /// The verified-token cache: a repeat token costs no verification, never
 /// outlives `exp`, stays bounded, and `forget(jwtID:)` drops a revoked token.
-@Suite struct AuthenticatorCacheTests {
+@Suite(.timeLimit(.minutes(3))) struct AuthenticatorCacheTests {
     let key: JWTSigningKey
     let verifier: JWTVerifier
 

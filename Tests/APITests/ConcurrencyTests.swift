@@ -8,7 +8,7 @@ import Testing
 
 @testable import API
 
-@Suite struct ConcurrencyTests {
+@Suite(.timeLimit(.minutes(3))) struct ConcurrencyTests {
     @Test func concurrentCreatesOfOneSlugYieldOneCreated() async throws {
         try await TestHarness.run { harness, client in
             try await client.seed(harness, org: "seed-org")

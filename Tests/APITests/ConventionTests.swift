@@ -8,7 +8,7 @@ import Testing
 
 @testable import API
 
-@Suite struct ConventionTests {
+@Suite(.timeLimit(.minutes(3))) struct ConventionTests {
     @Test func problemsCarryCodeRequestIDAndFieldErrors() async throws {
         try await TestHarness.run { harness, client in
             let admin = try harness.token("platform-admin")

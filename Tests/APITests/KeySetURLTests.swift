@@ -13,7 +13,7 @@ import Testing
 
 /// `PROVISIONER_JWKS` as a URL: a real loopback HTTP server serves the key
 /// set, and the verifier fetches it through URLSession.
-@Suite struct KeySetURLTests {
+@Suite(.timeLimit(.minutes(3))) struct KeySetURLTests {
     static func claims(_ overrides: [String: JSONValue] = [:]) -> [String: JSONValue] {
         let now = Date().timeIntervalSince1970.rounded(.down)
         var claims: [String: JSONValue] = [

@@ -13,7 +13,7 @@ import Testing
 /// create a region; each must be answered 401 with the `invalid_token`
 /// challenge, and afterwards no region exists, the `jku` listener received
 /// no request, and the key set was fetched at most twice.
-@Suite struct LiveAttackTests {
+@Suite(.timeLimit(.minutes(3))) struct LiveAttackTests {
     struct Attack: Sendable {
         let name: String
         let token: String

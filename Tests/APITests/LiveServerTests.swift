@@ -9,7 +9,7 @@ import Testing
 @testable import API
 
 /// The same router behind a real socket: headers as a client sees them.
-@Suite struct LiveServerTests {
+@Suite(.timeLimit(.minutes(3))) struct LiveServerTests {
     @Test func realSocketAnswersWithRequestIDsProblemsAndChallenges() async throws {
         try await TestDatabase.withSchema(migrate: true, poolSize: 4) { pool, _ in
             let (harness, router) = try TestHarness.make(pool: pool)

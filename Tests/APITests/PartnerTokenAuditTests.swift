@@ -11,7 +11,7 @@ import Testing
 /// Minting and revoking partner tokens, and rotating their signing key, are
 /// audited like every other write: one event committed with the change, never
 /// the token or key material.
-@Suite struct PartnerTokenAuditTests {
+@Suite(.timeLimit(.minutes(3))) struct PartnerTokenAuditTests {
     static let tokens = PartnerTokenTests.tokens
 
     static func events(

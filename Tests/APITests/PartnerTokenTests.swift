@@ -11,7 +11,7 @@ import Testing
 
 @testable import API
 
-@Suite struct PartnerTokenTests {
+@Suite(.timeLimit(.minutes(3))) struct PartnerTokenTests {
     static let tokens = "/v1/organizations/org-a/tokens"
 
     /// Two organizations with a brand each, and org-a's admin token.

@@ -4,7 +4,7 @@ import Testing
 @testable import API
 
 /// Permissions and confinement computed from a token's claims.
-@Suite struct PrincipalTests {
+@Suite(.timeLimit(.minutes(3))) struct PrincipalTests {
     static func idp(_ roles: Set<Role>, org: String? = nil, scope: String? = nil, tenants: [String]? = nil) -> Principal {
         Principal(issuer: "https://idp.test", subject: "user", roles: roles, organization: org, scope: scope, tenants: tenants)
     }

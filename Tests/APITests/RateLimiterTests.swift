@@ -4,7 +4,7 @@ import Testing
 @testable import API
 
 /// Token bucket arithmetic against a clock the test moves by hand.
-@Suite struct RateLimiterTests {
+@Suite(.timeLimit(.minutes(3))) struct RateLimiterTests {
     final class ManualClock: Sendable {
         let nanoseconds = Atomic<Int64>(0)
 

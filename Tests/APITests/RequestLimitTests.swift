@@ -9,7 +9,7 @@ import Testing
 @testable import API
 
 /// `PROVISIONER_RATE_LIMIT` and `PROVISIONER_MAX_BODY_BYTES` through the router.
-@Suite struct RequestLimitTests {
+@Suite(.timeLimit(.minutes(3))) struct RequestLimitTests {
     /// Half a request per second: a burst of one, so the second request in a row is refused.
     static let slow = RequestLimits(requestsPerSecond: 0.5)
 

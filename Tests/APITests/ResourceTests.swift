@@ -7,7 +7,7 @@ import Testing
 
 @testable import API
 
-@Suite struct ResourceTests {
+@Suite(.timeLimit(.minutes(3))) struct ResourceTests {
     @Test func regionPlanOrganizationAndBrandAreCreatedAndReadBack() async throws {
         try await TestHarness.run { harness, client in
             let admin = try harness.token("platform-admin")

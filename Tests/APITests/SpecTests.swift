@@ -5,7 +5,7 @@ import Testing
 
 @testable import API
 
-@Suite struct SpecTests {
+@Suite(.timeLimit(.minutes(3))) struct SpecTests {
     /// The (method, path) pairs of `openapi/openapi.yaml`, read from its `paths:` block.
     static func specOperations() throws -> Set<String> {
         let text = try String(

@@ -5,7 +5,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite struct AuditTrailTests {
+@Suite(.timeLimit(.minutes(3))) struct AuditTrailTests {
     /// Region, plan, organization, two brands, and changes to them: eight events.
     static func seed(_ pool: PostgresPool) async throws {
         let region = Region(

@@ -4,7 +4,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite struct CatalogStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct CatalogStoreTests {
     @Test func idempotencyClaimsMoveFromAcquiredToReplay() async throws {
         try await TestDatabase.withSchema { pool, _ in
             let store = IdempotencyStore(pool: pool)

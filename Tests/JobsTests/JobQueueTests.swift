@@ -6,7 +6,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@Suite struct JobQueueTests {
+@Suite(.timeLimit(.minutes(3))) struct JobQueueTests {
     static let fastRetries = RetryPolicy(base: .milliseconds(10), maximum: .milliseconds(50), jitter: 0.5)
 
     static func count(_ pool: PostgresPool, where condition: String = "true") async throws -> Int {

@@ -4,7 +4,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Connections: prepared statements, errors, settings")
+@Suite("Connections: prepared statements, errors, settings", .timeLimit(.minutes(3)))
 struct ConnectionTests {
     let logger = Logger(label: "postgres-tests")
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Runs its own throwaway cluster so it can restart the server under a listener.
-@Suite("Listener recovery when PostgreSQL restarts", .serialized)
+@Suite("Listener recovery when PostgreSQL restarts", .serialized, .timeLimit(.minutes(3)))
 struct ListenerRecoveryTests {
     @Test(.timeLimit(.minutes(2)))
     func listenerReconnectsByItselfSignalsItAndReceivesNewNotifications() async throws {

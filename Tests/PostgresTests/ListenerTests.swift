@@ -3,7 +3,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("LISTEN / NOTIFY")
+@Suite("LISTEN / NOTIFY", .timeLimit(.minutes(3)))
 struct ListenerTests {
     struct Rollback: Error {}
 

@@ -4,7 +4,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Migrator")
+@Suite("Migrator", .timeLimit(.minutes(3)))
 struct MigratorTests {
     let logger = Logger(label: "postgres-tests")
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Postgres
 
-@Suite("Poller registrations")
+@Suite("Poller registrations", .timeLimit(.minutes(3)))
 struct PollerTests {
     /// A socket that never becomes readable (its peer writes nothing), and its peer.
     private static func quietSocketPair() throws -> (Int32, Int32) {

@@ -3,7 +3,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Pool sizing, waiting and closing")
+@Suite("Pool sizing, waiting and closing", .timeLimit(.minutes(3)))
 struct PoolTests {
     let logger = Logger(label: "postgres-tests")
 

@@ -7,7 +7,7 @@ import Testing
 /// `PostgresPool.query` sends statements through libpq's pipeline mode without blocking (several
 /// queries sharing a connection) and lets the poller thread read their results; these tests
 /// drive that path and check it behaves like the thread-pool path.
-@Suite("Queries without a thread-pool hop")
+@Suite("Queries without a thread-pool hop", .timeLimit(.minutes(3)))
 struct QueryWithoutHopTests {
     let logger = Logger(label: "postgres-tests")
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Runs its own throwaway cluster so it can stop and start the server.
-@Suite("Recovery when PostgreSQL goes away and comes back", .serialized)
+@Suite("Recovery when PostgreSQL goes away and comes back", .serialized, .timeLimit(.minutes(3)))
 struct RecoveryTests {
     @Test(.timeLimit(.minutes(2)))
     func poolFailsFastWhileServerIsDownAndRecoversWithoutRestart() async throws {

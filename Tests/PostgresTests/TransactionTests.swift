@@ -2,7 +2,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Transactions")
+@Suite("Transactions", .timeLimit(.minutes(3)))
 struct TransactionTests {
     struct BodyFailure: Error, Equatable {}
 

@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 import Testing
 
-@Suite("Text formats, without a server")
+@Suite("Text formats, without a server", .timeLimit(.minutes(3)))
 struct ValueFormatTests {
     @Test func dateIsSentAsISO8601UTCWithMicroseconds() {
         let date = Date(timeIntervalSince1970: 1_795_370_046.123456)

@@ -3,7 +3,7 @@ import Postgres
 import TestSupport
 import Testing
 
-@Suite("Values sent as parameters and read back")
+@Suite("Values sent as parameters and read back", .timeLimit(.minutes(3)))
 struct ValueRoundTripTests {
     @Test(arguments: [
         "plain",
