@@ -53,8 +53,10 @@ struct QueryWithoutHopTests {
                 return try await group.reduce(0, +)
             }
             #expect(mismatches == 0)
-            // Two of the four connections pipeline; the others take what overflows.
-            #expect(pool.queriesWithoutHop >= callers / 2)
+            // Two of the four connections pipeline, each carrying several queries at once; the
+            // others take what overflows (how much depends on the machine's load).
+            #expect(pool.deepestPipeline >= 2)
+            #expect(pool.queriesWithoutHop > 0)
             let statistics = pool.statistics
             #expect(statistics.inUse == 0)
             #expect(statistics.waiting == 0)
