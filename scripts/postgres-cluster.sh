@@ -4,6 +4,7 @@
 #   scripts/postgres-cluster.sh init   DIR [PORT]   create it (once; again is a no-op)
 #   scripts/postgres-cluster.sh start  DIR [PORT]   start it and wait until it accepts connections
 #   scripts/postgres-cluster.sh stop   DIR [--immediate]
+#   scripts/postgres-cluster.sh restart DIR [--immediate]  pg_ctl restart (-m immediate: a crash restart)
 #   scripts/postgres-cluster.sh status DIR          exit 0 running, 3 stopped, 4 not initialized
 #   scripts/postgres-cluster.sh url    DIR [--database NAME]
 #                                                   postgresql://provisioner:PW@/provisioner?host=DIR/pgdata&port=PORT
@@ -41,7 +42,7 @@ die() {
 log() { printf 'postgres-cluster: %s\n' "$*" >&2; }
 
 usage() {
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -299,6 +300,21 @@ do_stop() {
     log "stopped ($stop_mode)"
 }
 
+do_restart() {
+    require_initialized
+    with_lock
+    running || die "not running; use start"
+    local port
+    port="$(running_port)"
+    # fd 8 (the lock) must not be inherited by the server.
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_FILE" -m "$stop_mode" \
+        -o "-p $port" -w -t 60 restart </dev/null >/dev/null 8>&-; then
+        tail -n 20 "$LOG_FILE" >&2 || true
+        die "PostgreSQL did not restart (see $LOG_FILE)"
+    fi
+    log "restarted ($stop_mode) on 127.0.0.1:$port"
+}
+
 do_status() {
     if ! initialized; then
         echo "not initialized: $DIR"
@@ -325,6 +341,7 @@ case "$cmd" in
     init) do_init ;;
     start) do_start ;;
     stop) do_stop ;;
+    restart) do_restart ;;
     status) do_status ;;
     url)
         require_initialized

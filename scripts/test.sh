@@ -120,12 +120,20 @@ stage_fault() {
     PROVISIONER_BIN="$bin" "$script"
 }
 
+stage_jobs_acceptance() {
+    local script="$ROOT/scripts/jobs-acceptance.py" bin
+    [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
+    bin="$(provisioner_bin)" || return 1
+    PROVISIONER_BIN="$bin" timeout --kill-after=30 900 "$script"
+}
+
 run_stage "swift tests" stage_swift_tests
 run_stage "format lint" stage_format_lint
 run_stage "docker lint" stage_docker_lint
 run_stage "compose config" stage_compose_config
 run_stage "api fuzz" stage_api_fuzz
 run_stage "fault postgres restart" stage_fault
+run_stage "jobs acceptance" stage_jobs_acceptance
 
 printf '\n==> summary\n'
 printf '  %s\n' "${results[@]}"

@@ -21,4 +21,7 @@ public struct ClaimedJob: Sendable, Equatable {
     public var stack: String?
     public var createdBy: String?
     public var requestID: String?
+    /// How long the job waited between becoming due (enqueued, or its retry time) and this claim,
+    /// by the database's clock.
+    public var waited: Duration = .zero
 }

@@ -98,12 +98,13 @@ public struct JobQueue: Sendable {
     static let claimedColumns = """
         jobs.id, jobs.kind, jobs.queue, jobs.payload::text AS payload_text, jobs.priority, jobs.attempts,
         jobs.max_attempts, jobs.fence, jobs.lease_expires_at, jobs.concurrency_key, jobs.organization, jobs.tenant,
-        jobs.stack, jobs.created_by, jobs.request_id
+        jobs.stack, jobs.created_by, jobs.request_id, extract(epoch FROM now() - picked.run_at)::float8 AS waited
         """
 
     /// Due jobs of the queue, best first, skipping rows other claimers hold and keys already
-    /// running; within the batch, one job per key. The partial unique index on running keys
-    /// refuses a key a concurrent claim took meanwhile (the claim is then run again).
+    /// running; within the batch, one job per key. Twice the limit is locked as candidates so
+    /// that jobs sharing a key do not leave the batch short. The partial unique index on running
+    /// keys refuses a key a concurrent claim took meanwhile (the claim is then run again).
     static let claim = """
         WITH candidates AS (
             SELECT j.id, j.concurrency_key, j.priority, j.run_at
@@ -112,15 +113,17 @@ public struct JobQueue: Sendable {
                 AND (j.concurrency_key IS NULL OR NOT EXISTS (
                     SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
             ORDER BY j.priority DESC, j.run_at, j.id
-            LIMIT $2
+            LIMIT $2 * 2
             FOR UPDATE OF j SKIP LOCKED
         ), picked AS (
-            SELECT id FROM (
-                SELECT id, concurrency_key,
+            SELECT id, run_at FROM (
+                SELECT id, concurrency_key, priority, run_at,
                     row_number() OVER (PARTITION BY concurrency_key ORDER BY priority DESC, run_at, id) AS position
                 FROM candidates
             ) ranked
             WHERE concurrency_key IS NULL OR position = 1
+            ORDER BY priority DESC, run_at, id
+            LIMIT $2
         )
         UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, fence = jobs.fence + 1,
             lease_expires_at = now() + $3::double precision * interval '1 second', worker_id = $4,
@@ -169,7 +172,8 @@ public struct JobQueue: Sendable {
             tenant: try row.decodeIfPresent(String.self, "tenant"),
             stack: try row.decodeIfPresent(String.self, "stack"),
             createdBy: try row.decodeIfPresent(String.self, "created_by"),
-            requestID: try row.decodeIfPresent(String.self, "request_id")
+            requestID: try row.decodeIfPresent(String.self, "request_id"),
+            waited: .milliseconds(Int64((max(try row.decode(Double.self, "waited"), 0) * 1000).rounded()))
         )
     }
 
@@ -239,23 +243,26 @@ public struct JobQueue: Sendable {
     /// Records that this attempt of `job` failed with `error`. With attempts left, the job becomes
     /// `failed` and claimable again after `retryAfter` (default: the retry policy's backoff with
     /// jitter); on its last attempt it becomes `dead`; when cancellation was requested, `cancelled`.
-    /// The error is kept as the job's last error. Returns the new state.
+    /// The error is kept as the job's last error. A `permanent` failure ends the job `dead` at once
+    /// (running it again cannot help). Returns the new state.
     @discardableResult
-    public func fail(_ job: ClaimedJob, error: String, retryAfter: Duration? = nil) async throws -> JobState {
+    public func fail(
+        _ job: ClaimedJob, error: String, retryAfter: Duration? = nil, permanent: Bool = false
+    ) async throws -> JobState {
         let delay = retryAfter ?? retryPolicy.delay(afterAttempt: job.attempts)
         let rows = try await pool.query(
             """
             UPDATE jobs SET
                 state = CASE WHEN cancel_requested THEN 'cancelled'
-                    WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END,
-                run_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN run_at
+                    WHEN $5 OR attempts >= max_attempts THEN 'dead' ELSE 'failed' END,
+                run_at = CASE WHEN cancel_requested OR $5 OR attempts >= max_attempts THEN run_at
                     ELSE now() + $4::double precision * interval '1 second' END,
-                finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END,
+                finished_at = CASE WHEN cancel_requested OR $5 OR attempts >= max_attempts THEN now() END,
                 last_error = $3, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
             WHERE id = $1 AND fence = $2 AND state = 'running'
             RETURNING state
             """,
-            [job.id, job.fence, error, delay.seconds]
+            [job.id, job.fence, error, delay.seconds, permanent]
         )
         guard let row = rows.first else {
             throw JobQueueError.leaseLost

@@ -1,0 +1,487 @@
+import CoreMetrics
+import Foundation
+public import Logging
+public import Postgres
+public import ServiceLifecycle
+import Synchronization
+
+/// Runs jobs from the queue in a fixed number of slots.
+///
+/// Claims in batches as slots free up, woken by `LISTEN` notifications of new jobs, with polling as
+/// the fallback. One heartbeat statement renews the leases of all held jobs; completions are
+/// written in batches (whatever finished while the previous batch was being written). Expired
+/// leases of any worker are rescued periodically, and finished jobs pruned after the retention.
+///
+/// Graceful shutdown stops claiming at once, lets running jobs finish within the grace period,
+/// then interrupts the rest and hands them back (claimable at once, the attempt not counted).
+/// When the database is unreachable, changes are retried until the job's lease would have
+/// expired; a job whose lease could not be confirmed in time is interrupted, never finished
+/// blindly.
+public final class Worker: Service, Sendable {
+    let queue: JobQueue
+    let configuration: WorkerConfiguration
+    let handlers: [String: any JobHandler]
+    let listenerConfiguration: PostgresConfiguration?
+    let metrics: WorkerMetrics
+    let logger: Logger
+    private let state = Mutex(State())
+
+    struct Held {
+        var context: JobContext
+        var claimedAt: ContinuousClock.Instant
+        /// Until when this process knows the lease holds (from the start of the claim or of the
+        /// last successful heartbeat).
+        var leaseDeadline: ContinuousClock.Instant
+    }
+
+    struct PendingCompletion {
+        var job: ClaimedJob
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    struct State {
+        var claiming = true
+        var held: [UUID: Held] = [:]
+        var wake: AsyncStream<Void>.Continuation?
+        var flush: AsyncStream<Void>.Continuation?
+        var pendingCompletions: [PendingCompletion] = []
+    }
+
+    /// - Parameter listenerConfiguration: where to `LISTEN` for new jobs; `nil` polls only.
+    public init(
+        queue: JobQueue, configuration: WorkerConfiguration, handlers: [String: any JobHandler],
+        listenerConfiguration: PostgresConfiguration?, metrics: WorkerMetrics, logger: Logger
+    ) {
+        self.queue = queue
+        self.configuration = configuration
+        self.handlers = handlers
+        self.listenerConfiguration = listenerConfiguration
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
+        self.logger = logger
+    }
+
+    /// Whether the worker still claims jobs (false once shutdown began).
+    public var isClaiming: Bool {
+        state.withLock { $0.claiming }
+    }
+
+    /// The jobs this process holds now.
+    public var heldJobs: Int {
+        state.withLock { $0.held.count }
+    }
+
+    /// Stops claiming; running jobs go on (``run()`` then drains). Also called on graceful shutdown.
+    public func stopClaiming() {
+        let wake = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.claiming = false
+            return state.wake
+        }
+        wake?.yield()
+    }
+
+    public func run() async throws {
+        let (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (flushes, flushContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.withLock { state in
+            state.wake = wakeContinuation
+            state.flush = flushContinuation
+        }
+        let listener = try listenerConfiguration.map {
+            try PostgresListener(configuration: $0, channels: [JobQueue.notificationChannel], logger: logger)
+        }
+        listener?.start()
+        logger.info(
+            "worker started",
+            metadata: [
+                "worker.queues": "\(configuration.queues.joined(separator: ","))",
+                "worker.slots": "\(configuration.slots)",
+            ]
+        )
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { background in
+                if let listener {
+                    background.addTask { await self.relayNotifications(listener) }
+                }
+                background.addTask { await self.repeatEvery(self.configuration.pollInterval) { self.wake() } }
+                background.addTask { await self.repeatEvery(self.configuration.heartbeatInterval) { await self.heartbeat() } }
+                background.addTask { await self.repeatEvery(self.configuration.rescueInterval) { await self.rescue() } }
+                background.addTask { await self.writeCompletions(flushes) }
+                if let retention = self.configuration.retention {
+                    background.addTask {
+                        await self.repeatEvery(self.configuration.pruneInterval) { await self.prune(retention) }
+                    }
+                }
+                await withDiscardingTaskGroup { jobs in
+                    await self.dispatch(wakes, into: &jobs)
+                    let deadline = ContinuousClock.now + self.configuration.gracePeriod
+                    jobs.addTask { await self.awaitDrained(until: deadline) }
+                }
+                background.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.logger.info("shutdown requested: claiming stopped")
+            self.stopClaiming()
+        }
+        listener?.stop()
+        await listener?.close()
+        logger.info("worker stopped")
+    }
+
+    // MARK: - Claiming
+
+    func wake() {
+        _ = state.withLock { $0.wake }?.yield()
+    }
+
+    private func relayNotifications(_ listener: PostgresListener) async {
+        let queues = Set(configuration.queues)
+        for await event in listener.events {
+            switch event {
+            case .notification(let notification):
+                if queues.contains(notification.payload) {
+                    wake()
+                }
+            case .listening, .reconnected:
+                wake()
+            }
+        }
+    }
+
+    private func repeatEvery(_ interval: Duration, _ body: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            await body()
+        }
+    }
+
+    /// On each wake-up, claims until the slots are full or nothing is due; returns once claiming
+    /// stopped.
+    private func dispatch(_ wakes: AsyncStream<Void>, into jobs: inout DiscardingTaskGroup) async {
+        var nextQueue = 0
+        var backoff = Duration.milliseconds(50)
+        wake()
+        for await _ in wakes {
+            while true {
+                let (claiming, free) = state.withLock { ($0.claiming, configuration.slots - $0.held.count) }
+                guard claiming else {
+                    return
+                }
+                guard free > 0 else {
+                    break
+                }
+                let limit = min(free, configuration.claimBatch)
+                let started = ContinuousClock.now
+                var claimed: [ClaimedJob] = []
+                do {
+                    for offset in 0..<configuration.queues.count {
+                        let index = (nextQueue + offset) % configuration.queues.count
+                        claimed = try await queue.claim(
+                            queue: configuration.queues[index], limit: limit, lease: configuration.lease,
+                            workerID: configuration.workerID
+                        )
+                        if !claimed.isEmpty {
+                            nextQueue = (index + 1) % configuration.queues.count
+                            break
+                        }
+                    }
+                    backoff = .milliseconds(50)
+                } catch {
+                    logger.warning("claim failed", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                    continue
+                }
+                let accepted = state.withLock { state -> Bool in
+                    guard state.claiming else {
+                        return false
+                    }
+                    for job in claimed {
+                        let context = JobContext(job: job, queue: queue, logger: logger, workerID: configuration.workerID)
+                        state.held[job.id] = Held(
+                            context: context, claimedAt: started, leaseDeadline: started + configuration.lease
+                        )
+                    }
+                    return true
+                }
+                guard accepted else {
+                    // Shutdown began while claiming: these were never started.
+                    for job in claimed {
+                        await handBack(job)
+                    }
+                    return
+                }
+                metrics.busySlots.record(state.withLock { $0.held.count })
+                for job in claimed {
+                    metrics.claimed(job)
+                    jobs.addTask { await self.perform(job) }
+                }
+                if claimed.count < limit {
+                    break
+                }
+            }
+        }
+    }
+
+    private func handBack(_ job: ClaimedJob, after delay: Duration = .zero) async {
+        let outcome = await persist(job) { try await self.queue.release(job, after: delay) }
+        if case .failure(let error) = outcome {
+            logger.warning("could not hand a job back", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Returns when no job is held, or at `deadline` after interrupting those still running.
+    private func awaitDrained(until deadline: ContinuousClock.Instant) async {
+        while state.withLock({ !$0.held.isEmpty }) {
+            if ContinuousClock.now >= deadline {
+                let contexts = state.withLock { $0.held.values.map(\.context) }
+                logger.warning("grace period over: handing running jobs back", metadata: ["jobs": "\(contexts.count)"])
+                for context in contexts {
+                    context.interrupt(.shuttingDown)
+                }
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    // MARK: - Running one job
+
+    private enum Outcome {
+        case finished(JobState)
+        case lost
+        case released
+    }
+
+    private func perform(_ job: ClaimedJob) async {
+        guard let held = state.withLock({ $0.held[job.id] }) else {
+            return
+        }
+        let context = held.context
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(job.id)"
+        logger[metadataKey: "job.kind"] = "\(job.kind)"
+        let outcome: Outcome
+        if let handler = handlers[job.kind] {
+            let handlerTask = Task { try await handler.run(context) }
+            context.onInterrupt { _ in handlerTask.cancel() }
+            let result = await withTaskCancellationHandler {
+                await handlerTask.result
+            } onCancel: {
+                context.interrupt(.shuttingDown)
+            }
+            outcome = await record(result, of: job, context: context, logger: logger)
+        } else {
+            logger.warning("no handler for this kind: handed back")
+            await handBack(job, after: configuration.unknownKindDelay)
+            outcome = .released
+        }
+        let claimedAt = held.claimedAt
+        let remaining = state.withLock { state -> Int in
+            state.held[job.id] = nil
+            return state.held.count
+        }
+        let label: String
+        switch outcome {
+        case .finished(let state):
+            label = state.rawValue
+        case .lost:
+            label = "lost"
+            metrics.leasesLost.increment()
+            logger.warning("lease lost: the job's result was not recorded")
+        case .released:
+            label = "released"
+        }
+        metrics.finished(job, outcome: label, after: ContinuousClock.now - claimedAt)
+        metrics.busySlots.record(remaining)
+        wake()
+    }
+
+    private func record(
+        _ result: Result<Void, any Error>, of job: ClaimedJob, context: JobContext, logger: Logger
+    ) async -> Outcome {
+        switch result {
+        case .success:
+            return await submitCompletion(job) ? .finished(.succeeded) : .lost
+        case .failure(let error):
+            switch context.interruption {
+            case .leaseLost:
+                return .lost
+            case .shuttingDown:
+                await handBack(job)
+                return .released
+            case .cancellationRequested, nil:
+                break
+            }
+            if error as? JobInterruption == .cancellationRequested || context.isCancellationRequested {
+                switch await persist(job, { try await self.queue.acknowledgeCancellation(job) }) {
+                case .success:
+                    logger.info("job cancelled at a step")
+                    return .finished(.cancelled)
+                case .failure:
+                    return .lost
+                }
+            }
+            if error as? JobInterruption == .leaseLost {
+                return .lost
+            }
+            let permanent = error is JobFailure
+            let message = Self.describe(error)
+            switch await persist(job, { try await self.queue.fail(job, error: message, permanent: permanent) }) {
+            case .success(let state):
+                logger.warning(
+                    "job attempt failed",
+                    metadata: ["job.attempt": "\(job.attempts)", "job.state": "\(state.rawValue)", "error": "\(message)"]
+                )
+                return .finished(state)
+            case .failure:
+                return .lost
+            }
+        }
+    }
+
+    /// A failure as kept on the job: bounded, and without the type noise of `Error` descriptions.
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        return text.count > 2000 ? String(text.prefix(2000)) + "…" : text
+    }
+
+    /// Runs `change` for `job`, again while the database is unreachable, until the job's lease
+    /// would have expired. A lost fence is final.
+    private func persist<T: Sendable>(
+        _ job: ClaimedJob, _ change: @Sendable () async throws -> T
+    ) async -> Result<T, any Error> {
+        let deadline = state.withLock { $0.held[job.id]?.leaseDeadline } ?? (ContinuousClock.now + configuration.lease)
+        var backoff = Duration.milliseconds(50)
+        while true {
+            do {
+                return .success(try await change())
+            } catch let error as DatabaseError where error.isUnavailable && ContinuousClock.now + backoff < deadline {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(1))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    // MARK: - Completions in batches
+
+    /// Queues `job`'s completion for the next batch; returns whether it was recorded.
+    private func submitCompletion(_ job: ClaimedJob) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let flush = state.withLock { state -> AsyncStream<Void>.Continuation? in
+                state.pendingCompletions.append(PendingCompletion(job: job, continuation: continuation))
+                return state.flush
+            }
+            flush?.yield()
+        }
+    }
+
+    private func writeCompletions(_ flushes: AsyncStream<Void>) async {
+        for await _ in flushes {
+            while true {
+                let batch = state.withLock { state -> [PendingCompletion] in
+                    defer { state.pendingCompletions.removeAll() }
+                    return state.pendingCompletions
+                }
+                guard !batch.isEmpty else {
+                    break
+                }
+                let jobs = batch.map(\.job)
+                var backoff = Duration.milliseconds(50)
+                let deadline = ContinuousClock.now + configuration.lease
+                var recorded: Set<UUID> = []
+                while true {
+                    do {
+                        recorded = try await queue.complete(jobs)
+                        break
+                    } catch let error as DatabaseError where error.isUnavailable && ContinuousClock.now + backoff < deadline {
+                        try? await Task.sleep(for: backoff)
+                        backoff = min(backoff * 2, .seconds(1))
+                    } catch {
+                        logger.error("recording completions failed", metadata: ["jobs": "\(jobs.count)", "error": "\(error)"])
+                        break
+                    }
+                }
+                for pending in batch {
+                    pending.continuation.resume(returning: recorded.contains(pending.job.id))
+                }
+            }
+        }
+        // Cancelled with completions waiting (only if jobs were abandoned): answer them.
+        let left = state.withLock { state -> [PendingCompletion] in
+            defer { state.pendingCompletions.removeAll() }
+            return state.pendingCompletions
+        }
+        for pending in left {
+            pending.continuation.resume(returning: false)
+        }
+    }
+
+    // MARK: - Heartbeats, rescue, pruning
+
+    private func heartbeat() async {
+        let held = state.withLock { state in state.held.values.map(\.context) }
+        guard !held.isEmpty else {
+            return
+        }
+        let sent = ContinuousClock.now
+        do {
+            let answer = try await queue.heartbeat(held.map(\.job), lease: configuration.lease)
+            state.withLock { state in
+                for context in held where answer[context.job.id] != nil {
+                    state.held[context.job.id]?.leaseDeadline = sent + configuration.lease
+                }
+            }
+            for context in held {
+                switch answer[context.job.id] {
+                case .none:
+                    context.interrupt(.leaseLost)
+                case .some(true):
+                    context.requestCancellation()
+                case .some(false):
+                    break
+                }
+            }
+        } catch {
+            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            let now = ContinuousClock.now
+            let expired = state.withLock { state in
+                state.held.values.filter { $0.leaseDeadline <= now }.map(\.context)
+            }
+            for context in expired {
+                context.interrupt(.leaseLost)
+            }
+        }
+    }
+
+    private func rescue() async {
+        do {
+            let rescued = try await queue.rescueExpiredLeases()
+            if !rescued.isEmpty {
+                metrics.rescued(rescued)
+                logger.info("expired leases rescued", metadata: ["jobs": "\(rescued.count)"])
+                wake()
+            }
+        } catch {
+            logger.warning("rescuing expired leases failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func prune(_ retention: Duration) async {
+        do {
+            let pruned = try await queue.prune(olderThan: retention)
+            if pruned > 0 {
+                logger.info("finished jobs pruned", metadata: ["jobs": "\(pruned)"])
+            }
+        } catch {
+            logger.warning("pruning finished jobs failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Jobs
+import Logging
+import Postgres
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run jobs from the queue (run several processes side by side).",
+        discussion: """
+            SIGTERM or SIGINT stops claiming at once; running jobs get the grace period to finish, the \
+            rest are handed back, and the process exits 0. Options fall back to the environment variables \
+            named in their help, then to the defaults.
+            """
+    )
+
+    @Option(name: .customLong("queue"), help: "A queue to take jobs from; repeatable (PROVISIONER_WORKER_QUEUES, comma-separated; default: default).")
+    var queues: [String] = []
+
+    @Option(help: "Jobs run at the same time by this process (PROVISIONER_WORKER_CONCURRENCY; default 4).")
+    var concurrency: Int?
+
+    @Option(help: "Seconds a claimed job stays held without a heartbeat (default 30).")
+    var lease: Int = 30
+
+    @Option(help: "Seconds between polls for due jobs when no notification came (default 2).")
+    var pollInterval: Double = 2
+
+    @Option(help: "Seconds between rescues of expired leases (default 5).")
+    var rescueInterval: Double = 5
+
+    @Option(help: "Seconds running jobs get to finish at shutdown before they are handed back (default 25).")
+    var gracePeriod: Int = 25
+
+    @Option(help: "Seconds before the first retry of a failed job; doubles per attempt, with jitter, up to an hour (default 5).")
+    var retryBase: Double = 5
+
+    @Option(help: "Seconds finished jobs are kept before pruning; 0 keeps them (PROVISIONER_JOB_RETENTION; default 604800).")
+    var retention: Int?
+
+    @Option(help: "host:port serving /metrics and /healthz for this worker (PROVISIONER_WORKER_METRICS_LISTEN; default none).")
+    var metricsListen: String?
+
+    @Option(help: "This process's name in the jobs it holds (default host:pid:random).")
+    var workerID: String?
+
+    @Flag(help: "Also run the diagnostics.* job kinds (queue tests and benchmarks; not for production).")
+    var diagnostics = false
+
+    func validate() throws {
+        guard lease >= 2 else {
+            throw ValidationError("--lease must be at least 2 seconds")
+        }
+        guard gracePeriod >= 0, pollInterval > 0, rescueInterval > 0, retryBase > 0 else {
+            throw ValidationError("--grace-period, --poll-interval, --rescue-interval and --retry-base must be positive")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try Settings.fromEnvironment(environment)
+        let logger = LoggingSetup.bootstrap(format: settings.logFormat, level: settings.logLevel)
+        let workerConfiguration = try configuration(environment)
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+        ]
+        let connectionString = try settings.requireDatabaseURL()
+        let pool = PostgresPool(
+            configuration: PostgresConfiguration(
+                connectionString: connectionString, poolSize: settings.poolSize,
+                statementTimeout: settings.statementTimeout, applicationName: "provisioner-worker"
+            ),
+            logger: logger
+        )
+        let migrator = Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
+        try await ServeCommand.requireCurrentSchema(migrator)
+        var handlers: [String: any JobHandler] = [:]
+        if diagnostics {
+            try await DiagnosticJobs.prepare(pool)
+            handlers.merge(DiagnosticJobs.handlers(pool: pool)) { first, _ in first }
+        }
+        let worker = Worker(
+            queue: JobQueue(
+                pool: pool, retryPolicy: RetryPolicy(base: .milliseconds(Int64(retryBase * 1000)))
+            ),
+            configuration: workerConfiguration, handlers: handlers,
+            listenerConfiguration: PostgresConfiguration(
+                connectionString: connectionString, applicationName: "provisioner-worker-listener"
+            ),
+            metrics: WorkerMetrics(factory: factory), logger: logger
+        )
+        // Shutdown goes from the last service to the first: the worker stops claiming first, and the
+        // pool closes last.
+        var services: [any Service] = [pool, QueueDepthReporter(pool: pool, factory: factory, logger: logger)]
+        if let listen = metricsListen ?? environment["PROVISIONER_WORKER_METRICS_LISTEN"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            services.append(try Self.metricsServer(listen, registry: registry, logger: logger))
+        }
+        services.append(worker)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    func configuration(_ environment: [String: String]) throws -> WorkerConfiguration {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        var queueNames = queues
+        if queueNames.isEmpty {
+            queueNames = (value("PROVISIONER_WORKER_QUEUES") ?? "default").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+        }
+        guard !queueNames.isEmpty, queueNames.allSatisfy({ !$0.isEmpty }) else {
+            throw Settings.Invalid(description: "worker queues must be non-empty names")
+        }
+        let slots =
+            try concurrency ?? value("PROVISIONER_WORKER_CONCURRENCY").map {
+                guard let number = Int($0) else {
+                    throw Settings.Invalid(description: "PROVISIONER_WORKER_CONCURRENCY must be an integer")
+                }
+                return number
+            } ?? 4
+        guard (1...1000).contains(slots) else {
+            throw Settings.Invalid(description: "worker concurrency must be from 1 to 1000")
+        }
+        let retentionSeconds =
+            try retention ?? value("PROVISIONER_JOB_RETENTION").map {
+                guard let number = Int($0), number >= 0 else {
+                    throw Settings.Invalid(description: "PROVISIONER_JOB_RETENTION must be a number of seconds (0 keeps jobs)")
+                }
+                return number
+            } ?? 604_800
+        return WorkerConfiguration(
+            queues: queueNames, slots: slots, lease: .seconds(lease),
+            pollInterval: .milliseconds(Int64(pollInterval * 1000)),
+            rescueInterval: .milliseconds(Int64(rescueInterval * 1000)), gracePeriod: .seconds(gracePeriod),
+            retention: retentionSeconds == 0 ? nil : .seconds(retentionSeconds),
+            workerID: workerID ?? WorkerConfiguration.defaultWorkerID()
+        )
+    }
+
+    /// `/metrics` (Prometheus text) and `/healthz` for this worker process.
+    static func metricsServer(
+        _ listen: String, registry: PrometheusCollectorRegistry, logger: Logger
+    ) throws -> some Service {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw Settings.Invalid(description: "the worker metrics address must be host:port, e.g. 127.0.0.1:9464")
+        }
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        router.get("/healthz") { _, _ in
+            "ok"
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname(String(listen[..<colon]), port: port)),
+            logger: logger
+        )
+    }
+}
