@@ -54,9 +54,3 @@ public struct HTTPMetrics: Sendable {
         return buffer
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
-}

@@ -1,3 +1,5 @@
+import Postgres
+
 /// Exponential backoff with jitter between attempts of a failing job.
 ///
 /// The delay after attempt `n` is `base * 2^(n-1)`, capped at `maximum`, then a random share of
@@ -25,13 +27,5 @@ public struct RetryPolicy: Sendable, Equatable {
     /// ``delay(afterAttempt:unit:)`` with a random jitter.
     public func delay(afterAttempt attempt: Int) -> Duration {
         delay(afterAttempt: attempt, unit: Double.random(in: 0..<1))
-    }
-}
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -1,5 +1,6 @@
 public import CoreMetrics
 import Foundation
+import Postgres
 
 /// What workers report: jobs claimed, finished by outcome, retried and dead; claim-to-finish
 /// durations by kind; how long jobs waited to start; leases lost and rescued; busy slots.
@@ -53,12 +54,5 @@ public struct WorkerMetrics: Sendable {
             Counter(label: "provisioner_jobs_dead_total", dimensions: [("kind", "rescued")], factory: factory)
                 .increment(by: dead)
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -4,8 +4,10 @@ import Catalog
 import Foundation
 import Hummingbird
 import JWT
+import Jobs
 import Logging
 import Postgres
+import Prometheus
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -43,8 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
         let signingKey = try await PartnerSigningKeys(pool: pool, sealer: sealer).ensureActive()
         logger.info("partner token signing key ready", metadata: ["key.id": "\(signingKey.keyID)"])
 
+        let metrics = HTTPMetrics()
         let dependencies = APIDependencies(
-            pool: pool, migrator: migrator, verifier: verifier, sealer: sealer,
+            pool: pool, migrator: migrator, verifier: verifier, sealer: sealer, metrics: metrics,
             limits: RequestLimits(requestsPerSecond: settings.rateLimit, maxBodyBytes: settings.maxBodyBytes),
             openAPIDocument: openAPIDocument, logger: logger, partnerTokenIssuer: tokenIssuer,
             authenticationFailureAuditsPerMinute: settings.authenticationFailureAuditsPerMinute
@@ -52,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
         var application = buildApplication(dependencies, host: settings.listenHost, port: settings.listenPort)
         application.addServices(
             pool, IdempotencyPruner(store: IdempotencyStore(pool: pool), logger: logger),
-            AuditSealer(store: AuditStore(pool: pool), logger: logger)
+            AuditSealer(store: AuditStore(pool: pool), logger: logger),
+            // Queue depth by queue and state on this process's /metrics.
+            QueueDepthReporter(pool: pool, factory: PrometheusMetricsFactory(registry: metrics.registry), logger: logger)
         )
         logger.info(
             "serving", metadata: ["http.listen": "\(settings.listenHost):\(settings.listenPort)"]
