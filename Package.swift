@@ -67,6 +67,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Catalog",
+                "Jobs",
                 "JWT",
                 "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,6 +135,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "Catalog",
+                "Jobs",
                 "JWT",
                 "Postgres",
                 "TestSupport",
