@@ -73,6 +73,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Catalog",
+                "Jobs",
                 "JWT",
                 "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -151,6 +152,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "Catalog",
+                "Jobs",
                 "JWT",
                 "Postgres",
                 "TestSupport",

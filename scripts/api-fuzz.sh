@@ -196,6 +196,22 @@ seed_fixtures() {
     seed /v1/plans '{"slug":"fuzz-plan","name":"Fuzz plan","max_tenants":10,"max_production_tenants":2,"allowed_placements":["shared","dedicated"],"allowed_sizes":["s","m","l"],"allowed_regions":["fuzz-region"]}'
     seed /v1/organizations "{\"slug\":\"$FUZZ_ORG\",\"name\":\"Fuzz organization\",\"plan\":\"fuzz-plan\"}"
     seed "/v1/organizations/$FUZZ_ORG/brands" '{"slug":"fuzz-brand","name":"Fuzz brand","default_region":"fuzz-region"}'
+    seed_job
+}
+# A waiting job of the fuzz organization with the spec's example id (jobs are
+# created by the API only as a side effect of other work), back to `queued` for
+# every role so that reads and cancels answer more than 404 and 409.
+seed_job() {
+    if ! command -v psql >/dev/null; then
+        log "psql not found: the job operations are fuzzed without a job"
+        return 0
+    fi
+    psql "$FUZZ_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "
+        INSERT INTO jobs (id, kind, organization, tenant)
+        VALUES ('00000000-0000-4000-8000-000000000000', 'tenant.provision', '$FUZZ_ORG', 'fuzz-tenant')
+        ON CONFLICT (id) DO UPDATE SET state = 'queued', cancel_requested = false, finished_at = NULL,
+            updated_at = now()" >/dev/null \
+        || die "could not seed the fuzz job"
 }
 
 # ---------------------------------------------------------------------- fuzz

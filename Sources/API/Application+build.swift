@@ -2,6 +2,7 @@ public import Catalog
 import Foundation
 public import Hummingbird
 public import JWT
+import Jobs
 public import Logging
 public import Postgres
 
@@ -77,6 +78,10 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
     TokenController(authority: partnerTokens).addRoutes(to: routes)
     AuditEventController(store: AuditStore(pool: dependencies.pool)).addRoutes(to: routes)
+    JobController(
+        queue: JobQueue(pool: dependencies.pool), organizations: OrganizationStore(pool: dependencies.pool),
+        audit: AuditStore(pool: dependencies.pool)
+    ).addRoutes(to: routes)
     return (router, routes)
 }
 

@@ -15,17 +15,18 @@ struct AuditRecorder: Sendable {
 
     /// A 403. The event belongs to the organization of the route (so that
     /// organization's auditors see what staff were refused on it), else to the
+    /// organization `owner` of the resource the route names (a job), else to the
     /// caller's own organization (an organization's auditors see their users'
     /// refused attempts on provider resources), else to none.
     func denied(
         _ problem: ProblemError, principal: Principal, method: HTTPRequest.Method, template: String,
-        parameter: (String) -> String?, requestID: String
+        parameter: (String) -> String?, requestID: String, owner: String? = nil
     ) async {
         let target = AuditTarget(method: method, template: template, parameter: parameter)
         await write(
             AuditRecord(
                 context: AuditContext(actor: principal.auditActor, requestID: requestID),
-                organization: target.organization ?? principal.organization, action: target.action,
+                organization: target.organization ?? owner ?? principal.organization, action: target.action,
                 targetType: target.type, targetID: target.id, outcome: .denied,
                 summary: ["status": 403, "detail": .string(problem.detail)]
             )

@@ -22,7 +22,8 @@ struct IdempotencyGuard: Sendable {
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
             throw ProblemError.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
         }
-        let body = try await JSONBody.collect(request)
+        // A POST without a body (a cancel) has no media type to check; one with a body must be JSON.
+        let body = try await JSONBody.collectOptional(request)
         var fingerprint = Array("\(request.method.rawValue) \(request.uri.path)\n".utf8)
         fingerprint.append(contentsOf: body)
         let hash = Digest.sha256Hex(fingerprint)

@@ -30,6 +30,21 @@ public enum JSONBody {
         }
     }
 
+    /// The raw body of a POST that may have none (`POST /v1/jobs/{job}/cancel`): without
+    /// `Content-Type` it must be empty; with one, as ``collect(_:allowMergePatch:)``.
+    static func collectOptional(_ request: Request) async throws -> [UInt8] {
+        guard request.headers[.contentType] == nil else { return try await collect(request) }
+        let bytes: [UInt8]
+        do {
+            var buffer = try await request.body.collect(upTo: largestLimit)
+            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw ProblemError.payloadTooLarge(limit: largestLimit)
+        }
+        if !bytes.isEmpty { try checkMediaType(request, allowMergePatch: false) }
+        return bytes
+    }
+
     static func parseObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
         guard !bytes.isEmpty else { throw ProblemError.malformedJSON("the request body is empty") }
         let value: JSONValue

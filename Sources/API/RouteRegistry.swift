@@ -59,9 +59,12 @@ public final class RouteRegistry: @unchecked Sendable {
     }
 
     /// `replaySecret`: for a POST whose answer holds a secret, how idempotency keeps and replays it.
+    /// `owner`: for a route whose path names no organization, how to read the organization and
+    /// tenant of the resource it names, checked like the path's (404 outside, before any 403).
     func add(
         _ method: HTTPRequest.Method, _ path: String, access: Access,
-        replaySecret: IdempotencyGuard.ReplaySecret? = nil, _ handler: @escaping Handler
+        replaySecret: IdempotencyGuard.ReplaySecret? = nil, owner: ResourceOwner.Lookup? = nil,
+        _ handler: @escaping Handler
     ) {
         operations.append((method, path))
         self.access["\(method.rawValue) \(path)"] = access
@@ -97,13 +100,20 @@ public final class RouteRegistry: @unchecked Sendable {
                     metrics.recordRateLimited(partner: principal.isPartner)
                     throw ProblemError.rateLimited(retryAfter: retryAfter)
                 }
-                // Every 403, from the checks below or from the handler, is audited.
+                // Every 403, from the checks below or from the handler, is audited; it belongs to
+                // the organization of the resource when the path does not name one.
+                var ownerOrganization: String?
                 do {
                     if confinesOrganization, let org = context.parameters.get("org") {
                         try principal.requireAccess(toOrganization: org)
                     }
                     if confinesTenant, let tenant = context.parameters.get("tenant") {
                         try principal.requireAccess(toTenant: tenant)
+                    }
+                    if let owner {
+                        let resourceOwner = try await owner(context)
+                        ownerOrganization = resourceOwner.organization
+                        try principal.requireAccess(to: resourceOwner)
                     }
                     if case .staff = access {
                         try principal.requireStaff(permission)
@@ -125,7 +135,8 @@ public final class RouteRegistry: @unchecked Sendable {
                 } catch let problem as ProblemError where problem.status == .forbidden {
                     await audit.denied(
                         problem, principal: principal, method: method, template: path,
-                        parameter: { context.parameters.get($0) }, requestID: context.requestID
+                        parameter: { context.parameters.get($0) }, requestID: context.requestID,
+                        owner: ownerOrganization
                     )
                     throw problem
                 }

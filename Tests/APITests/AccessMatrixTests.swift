@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import JWT
+import Jobs
 import Testing
 
 @testable import API
@@ -280,6 +281,11 @@ import Testing
         for (placeholder, value) in fixed { path = path.replacingOccurrences(of: placeholder, with: value) }
         if path.contains("{token}") {
             path = path.replacingOccurrences(of: "{token}", with: try await partnerToken(client: client, harness: harness))
+        }
+        if path.contains("{job}") {
+            // A fresh waiting job of the home organization (a cancel finishes the one it names).
+            let ids = try await JobQueue(pool: harness.pool).enqueue([JobRequest(kind: "tenant.provision", organization: home)])
+            path = path.replacingOccurrences(of: "{job}", with: try #require(ids.first).uuidString.lowercased())
         }
         try #require(!path.contains("{"), "no fixture for a parameter of \(template): add one to AccessMatrixTests.concrete")
         switch template {
