@@ -79,8 +79,8 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     TokenController(authority: partnerTokens).addRoutes(to: routes)
     AuditEventController(store: AuditStore(pool: dependencies.pool)).addRoutes(to: routes)
     JobController(
-        queue: JobQueue(pool: dependencies.pool), organizations: OrganizationStore(pool: dependencies.pool),
-        audit: AuditStore(pool: dependencies.pool)
+        pool: dependencies.pool, queue: JobQueue(pool: dependencies.pool),
+        organizations: OrganizationStore(pool: dependencies.pool)
     ).addRoutes(to: routes)
     return (router, routes)
 }

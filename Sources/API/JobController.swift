@@ -5,6 +5,7 @@ import Hummingbird
 import JWT
 import Jobs
 import Logging
+import Postgres
 
 /// `/v1/jobs/{job}` and `/v1/organizations/{org}/jobs`: following and cancelling asynchronous work.
 ///
@@ -12,9 +13,9 @@ import Logging
 /// another organization, or of none, is 404), and a token confined to tenants only those tenants'
 /// jobs. The owner of a job is read before the permission check, so the 404 comes before any 403.
 struct JobController {
+    let pool: PostgresPool
     let queue: JobQueue
     let organizations: OrganizationStore
-    let audit: AuditStore
 
     func addRoutes(to routes: RouteRegistry) {
         let owner = self.owner
@@ -37,9 +38,33 @@ struct JobController {
         }
         routes.add(.post, "/v1/jobs/{job}/cancel", access: .permission(.jobsWrite), owner: owner) { _, context in
             let id = try Self.jobID(context)
+            let auditContext = try context.auditContext()
+            // The cancellation and its audit record commit together.
             let outcome: JobQueue.CancelOutcome
             do {
-                outcome = try await queue.cancel(id)
+                outcome = try await pool.transaction { connection in
+                    let outcome = try JobQueue.cancel(id, on: connection)
+                    let state: String
+                    switch outcome {
+                    case .alreadyFinished:
+                        return outcome
+                    case .cancelled:
+                        state = JobState.cancelled.rawValue
+                    case .requested:
+                        state = JobState.running.rawValue
+                    }
+                    let owner = try connection.query("SELECT organization FROM jobs WHERE id = $1", [id])
+                    try AuditStore.append(
+                        AuditRecord(
+                            context: auditContext,
+                            organization: try owner.first?.decodeIfPresent(String.self, "organization"),
+                            action: "job.cancel", targetType: "job", targetID: id.uuidString.lowercased(),
+                            summary: ["state": .string(state), "cancel_requested": true]
+                        ),
+                        on: connection
+                    )
+                    return outcome
+                }
             } catch JobQueueError.notFound {
                 throw ProblemError.notFound
             }
@@ -49,13 +74,6 @@ struct JobController {
                 )
             }
             let job = try await read(id)
-            try await audit.record(
-                AuditRecord(
-                    context: try context.auditContext(), organization: job.job.organization, action: "job.cancel",
-                    targetType: "job", targetID: id.uuidString.lowercased(),
-                    summary: ["state": .string(job.job.state.rawValue), "cancel_requested": true]
-                )
-            )
             context.logger.info(
                 "job cancellation requested",
                 metadata: ["job.id": "\(id.uuidString.lowercased())", "job.state": "\(job.job.state.rawValue)"]

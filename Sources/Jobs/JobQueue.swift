@@ -284,7 +284,13 @@ public struct JobQueue: Sendable {
 
     /// Cancels a waiting job at once, or asks the worker of a running one to stop.
     public func cancel(_ id: UUID) async throws -> CancelOutcome {
-        let rows = try await pool.query(
+        try await pool.transaction { connection in try Self.cancel(id, on: connection) }
+    }
+
+    /// ``cancel(_:)`` inside the caller's transaction on `connection` (e.g. with its audit record):
+    /// the job's row stays locked until that transaction ends.
+    public static func cancel(_ id: UUID, on connection: PostgresConnection) throws -> CancelOutcome {
+        let rows = try connection.query(
             """
             WITH target AS (
                 SELECT id, state AS previous FROM jobs WHERE id = $1 FOR UPDATE
@@ -367,57 +373,17 @@ public struct JobQueue: Sendable {
 
     // MARK: - Reading
 
-    /// The job with `id`, with its progress.
+    /// The job with `id`, with its progress and payload.
     public func job(_ id: UUID) async throws -> Job {
         let rows = try await pool.query(
-            """
-            SELECT id, kind, queue, payload::text AS payload_text, priority, state, run_at, attempts, max_attempts,
-                fence, lease_expires_at, worker_id, concurrency_key, cancel_requested, last_error,
-                organization, tenant, stack, created_by, request_id, created_at, started_at, finished_at,
-                (SELECT coalesce(jsonb_agg(jsonb_build_object('name', s->>'name',
-                    'epoch', extract(epoch FROM (s->>'at')::timestamptz)) ORDER BY n), '[]'::jsonb)
-                 FROM jsonb_array_elements(progress) WITH ORDINALITY AS p(s, n))::text AS progress_text
-            FROM jobs WHERE id = $1
-            """,
-            [id]
+            "SELECT \(Self.versionedColumns), payload::text AS payload_text FROM jobs WHERE id = $1", [id]
         )
         guard let row = rows.first else {
             throw JobQueueError.notFound
         }
-        let progress = try JSONCoding.decode(Array(try row.decode(String.self, "progress_text").utf8))
-        return Job(
-            id: try row.decode(UUID.self, "id"),
-            kind: try row.decode(String.self, "kind"),
-            queue: try row.decode(String.self, "queue"),
-            payload: try JSONCoding.decode(Array(try row.decode(String.self, "payload_text").utf8)),
-            priority: Int16(clamping: try row.decode(Int.self, "priority")),
-            state: try Self.state(row),
-            runAt: try row.decode(Date.self, "run_at"),
-            attempts: try row.decode(Int.self, "attempts"),
-            maxAttempts: try row.decode(Int.self, "max_attempts"),
-            fence: try row.decode(Int64.self, "fence"),
-            leaseExpiresAt: try row.decodeIfPresent(Date.self, "lease_expires_at"),
-            workerID: try row.decodeIfPresent(String.self, "worker_id"),
-            concurrencyKey: try row.decodeIfPresent(String.self, "concurrency_key"),
-            cancelRequested: try row.decode(Bool.self, "cancel_requested"),
-            lastError: try row.decodeIfPresent(String.self, "last_error"),
-            progress: (progress.arrayValue ?? []).compactMap { step in
-                guard let name = step.objectValue?["name"]?.stringValue,
-                    let epoch = step.objectValue?["epoch"]?.doubleValue
-                else {
-                    return nil
-                }
-                return JobStep(name: name, at: Date(timeIntervalSince1970: epoch))
-            },
-            organization: try row.decodeIfPresent(String.self, "organization"),
-            tenant: try row.decodeIfPresent(String.self, "tenant"),
-            stack: try row.decodeIfPresent(String.self, "stack"),
-            createdBy: try row.decodeIfPresent(String.self, "created_by"),
-            requestID: try row.decodeIfPresent(String.self, "request_id"),
-            createdAt: try row.decode(Date.self, "created_at"),
-            startedAt: try row.decodeIfPresent(Date.self, "started_at"),
-            finishedAt: try row.decodeIfPresent(Date.self, "finished_at")
-        )
+        var job = try Self.versionedJob(row).job
+        job.payload = try JSONCoding.decode(Array(try row.decode(String.self, "payload_text").utf8))
+        return job
     }
 
     static func state(_ row: PostgresRow) throws -> JobState {

@@ -216,20 +216,25 @@ import Testing
             let worker = Worker(
                 queue: queue,
                 configuration: WorkerConfiguration(
-                    slots: 2, pollInterval: .milliseconds(50), gracePeriod: .milliseconds(500), workerID: "leaving"
+                    slots: 2, pollInterval: .milliseconds(50), gracePeriod: .seconds(1), workerID: "leaving"
                 ),
                 handlers: ["sleep": handler], listenerConfiguration: nil, metrics: WorkerMetrics(factory: TestMetrics()),
                 logger: Logger(label: "worker-test")
             )
             let group = ServiceGroup(services: [worker], logger: Logger(label: "worker-test"))
             let running = Task { try await group.run() }
-            let ids = try await queue.enqueue([
-                JobRequest(kind: "sleep", payload: ["seconds": 0.2]), JobRequest(kind: "sleep", payload: ["seconds": 20]),
-                JobRequest(kind: "sleep", payload: ["seconds": 0]),
+            var ids = try await queue.enqueue([
+                JobRequest(kind: "sleep", payload: ["seconds": 0.5]), JobRequest(kind: "sleep", payload: ["seconds": 20]),
             ])
             try await Self.waitFor(pool, "(SELECT count(*) FROM jobs WHERE state = 'running') = 2")
             await group.triggerGracefulShutdown()
-            #expect(!worker.isClaiming)
+            let stopping = ContinuousClock.now
+            while worker.isClaiming && ContinuousClock.now - stopping < .seconds(1) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(!worker.isClaiming, "claiming stops at once")
+            // Due now, with a slot about to free up: it must stay queued.
+            ids += try await queue.enqueue([JobRequest(kind: "sleep", payload: ["seconds": 0])])
             let started = ContinuousClock.now
             try await running.value
             #expect(ContinuousClock.now - started < .seconds(5))
