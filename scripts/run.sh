@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Provisioner locally on a fresh machine, with nothing else to do first:
 # system packages, a debug build, a private PostgreSQL cluster, a master key,
-# migrations, development signing keys, then `provisioner serve` in the
-# foreground. Ctrl-C stops the server and then the cluster.
+# migrations, development signing keys, then `provisioner serve` and one
+# `provisioner worker` in the foreground. Ctrl-C stops them, then the cluster.
 #
 # Environment (all optional):
 #   PROVISIONER_DATA_DIR     state folder (default ./.data)
@@ -34,10 +34,12 @@ PG_DIR="$DATA/postgres"
 "$CLUSTER" start "$PG_DIR" ${PROVISIONER_PG_PORT:+"$PROVISIONER_PG_PORT"}
 
 serve_pid=""
+worker_pid=""
 # shellcheck disable=SC2317  # invoked through trap
 cleanup() {
     trap - INT TERM EXIT
     stop_pid "$serve_pid"
+    stop_pid "$worker_pid"
     "$CLUSTER" stop "$PG_DIR" || true
 }
 trap cleanup EXIT
@@ -49,7 +51,8 @@ provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "${PROVISIONER_LIST
 rel_bin="${BIN#"$ROOT"/}"
 cat <<BANNER
 
-  Provisioner is starting on http://$PROVISIONER_LISTEN  (Ctrl-C stops it and its database)
+  Provisioner is starting on http://$PROVISIONER_LISTEN with one worker
+  (Ctrl-C stops them and their database)
 
   Mint a development token (roles: platform-admin platform-operator org-admin
   org-operator org-viewer auditor; org roles also take --org SLUG):
@@ -61,11 +64,14 @@ cat <<BANNER
 
 BANNER
 
+# One worker process runs the jobs the API enqueues (start more with `provisioner worker`).
+"$BIN" worker &
+worker_pid=$!
 "$BIN" serve &
 serve_pid=$!
 set +e
-wait "$serve_pid"
+# Whichever stops first ends the run (the trap stops the other).
+wait -n "$serve_pid" "$worker_pid"
 status=$?
 set -e
-serve_pid=""
 exit "$status"
