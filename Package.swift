@@ -59,6 +59,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Artifacts",
+            dependencies: ["JWT"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Jobs",
             dependencies: [
                 "JWT",
@@ -132,6 +137,11 @@ let package = Package(
         .testTarget(
             name: "CatalogTests",
             dependencies: ["Catalog", "JWT", "Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ArtifactsTests",
+            dependencies: ["Artifacts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
