@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import TestSupport
 import Testing
@@ -215,6 +216,8 @@ struct QueryWithoutHopTests {
         )
         try await Self.prepareEverywhere(pool, size: 2)
         let outcomes = LockedValue<[String]>([])
+        // Both connections stay leased until the waiting tasks are cancelled, however slow the machine.
+        let release = DispatchSemaphore(value: 0)
         await withTaskGroup(of: Void.self) { group in
             // Both connections leased (no pipeline to share), so the queries wait in line.
             for value in 0..<2 {
@@ -222,7 +225,8 @@ struct QueryWithoutHopTests {
                     let label: String
                     do {
                         let n = try await pool.withConnection { connection in
-                            try connection.query(Self.sleepAndEcho, [0.5, value]).first?.decode(Int.self, "n")
+                            release.wait()
+                            return try connection.query(Self.sleepAndEcho, [0.0, value]).first?.decode(Int.self, "n")
                         }
                         label = n == value ? "right" : "wrong"
                     } catch {
@@ -246,9 +250,11 @@ struct QueryWithoutHopTests {
                     }
                 }
             }
-            let busy = await Self.eventually { pool.statistics.inUse == 2 && pool.statistics.waiting > 0 }
+            let busy = await Self.eventually { pool.statistics.inUse == 2 && pool.statistics.waiting == 10 }
             #expect(busy)
             group.cancelAll()
+            release.signal()
+            release.signal()
         }
         let results = outcomes.withLock { $0 }
         #expect(results.count == 12)
