@@ -1,0 +1,16 @@
+-- Leases by expiry, for the rescue of expired leases, without naming `state`.
+--
+-- The index this replaces was partial on `state = 'running'`. Completion and
+-- heartbeat statements also say `state = 'running'` (next to the primary key),
+-- so the planner could read that whole partial index instead of probing the
+-- primary key; under a steady stream of jobs the index holds many entries of
+-- jobs that already finished (dead until vacuum), and each batch read them all.
+-- Only running jobs hold a lease (finishing, failing, rescuing and handing back
+-- clear it), so `lease_expires_at IS NOT NULL` selects the same rows, and no
+-- statement but the rescue (`lease_expires_at < now()`) implies it.
+
+DROP INDEX jobs_running_lease_idx;
+CREATE INDEX jobs_lease_idx ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+
+-- And so it stays: a job that is not running holds no lease.
+ALTER TABLE jobs ADD CONSTRAINT jobs_lease_only_running_check CHECK (state = 'running' OR lease_expires_at IS NULL);
