@@ -102,9 +102,9 @@ public struct JobQueue: Sendable {
         """
 
     /// Due jobs of the queue, best first, skipping rows other claimers hold and keys already
-    /// running; within the batch, one job per key. Twice the limit is locked as candidates so
-    /// that jobs sharing a key do not leave the batch short. The partial unique index on running
-    /// keys refuses a key a concurrent claim took meanwhile (the claim is then run again).
+    /// running; within the batch, one job per key (so a batch can come back short when keys
+    /// repeat: claim again). The partial unique index on running keys refuses a key a concurrent
+    /// claim took meanwhile (the claim is then run again).
     static let claim = """
         WITH candidates AS (
             SELECT j.id, j.concurrency_key, j.priority, j.run_at
@@ -113,7 +113,7 @@ public struct JobQueue: Sendable {
                 AND (j.concurrency_key IS NULL OR NOT EXISTS (
                     SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
             ORDER BY j.priority DESC, j.run_at, j.id
-            LIMIT $2 * 2
+            LIMIT $2
             FOR UPDATE OF j SKIP LOCKED
         ), picked AS (
             SELECT id, run_at FROM (
@@ -122,8 +122,6 @@ public struct JobQueue: Sendable {
                 FROM candidates
             ) ranked
             WHERE concurrency_key IS NULL OR position = 1
-            ORDER BY priority DESC, run_at, id
-            LIMIT $2
         )
         UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, fence = jobs.fence + 1,
             lease_expires_at = now() + $3::double precision * interval '1 second', worker_id = $4,

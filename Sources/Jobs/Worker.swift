@@ -221,7 +221,9 @@ public final class Worker: Service, Sendable {
                     metrics.claimed(job)
                     jobs.addTask { await self.perform(job) }
                 }
-                if claimed.count < limit {
+                // Nothing came back: nothing is due. A short batch (jobs sharing a concurrency key
+                // are taken one per claim) is followed by another claim.
+                if claimed.isEmpty {
                     break
                 }
             }
