@@ -32,7 +32,8 @@
 #   BENCH_PROV_PROCESSES (2), BENCH_PROV_CONCURRENCY (64), BENCH_PROV_POOL (10),
 #   BENCH_PGQ_PROCESSES (2), BENCH_PGQ_BATCH (10), BENCH_PGQ_MAX_CONCURRENT (0:
 #   unlimited), BENCH_SKIP_BUILD=1 to use the existing .build/release/provisioner,
-#   BENCH_STRICT=1 to fail on a missed target.
+#   BENCH_STRICT=1 to fail on a missed target, BENCH_SYSTEMS (provisioner,pgqueuer;
+#   one of them for tuning runs: no table then).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,7 +94,7 @@ rc=0
     --prov-pool "${BENCH_PROV_POOL:-10}" \
     --pgq-processes "${BENCH_PGQ_PROCESSES:-2}" --pgq-batch "${BENCH_PGQ_BATCH:-10}" \
     --pgq-max-concurrent "${BENCH_PGQ_MAX_CONCURRENT:-0}" \
-    --phases "${BENCH_PHASES:-steady,drain,latency}" \
+    --phases "${BENCH_PHASES:-steady,drain,latency}" --systems "${BENCH_SYSTEMS:-provisioner,pgqueuer}" \
     --duration "${BENCH_DURATION:-20}" --warmup "${BENCH_WARMUP:-5}" \
     --backlog "${BENCH_BACKLOG:-100000}" --latency-jobs "${BENCH_LATENCY_JOBS:-200}" \
     --result "$RESULT" --json "${RESULT%.txt}.json" &

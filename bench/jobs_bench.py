@@ -70,7 +70,8 @@ async def pgq_worker(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def cpu_ticks(pids: list[int]) -> int:
+def cpu_ticks(pids: list[int], reaped: bool = False) -> int:
+    """utime + stime of `pids`; with `reaped`, also cutime + cstime (children that exited)."""
     total = 0
     for pid in pids:
         try:
@@ -79,7 +80,17 @@ def cpu_ticks(pids: list[int]) -> int:
         except (FileNotFoundError, ProcessLookupError):
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def children(pid: int) -> list[int]:
@@ -101,11 +112,40 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class CPU:
-    """CPU seconds used by the workers, by postgres (postmaster and all backends), by us."""
+    """CPU microseconds per completed job: the worker processes; postgres serving them (the
+    postmaster, its background processes and every backend but the producer's); the producer's
+    backend (enqueueing, counting); the producer (this process)."""
 
     workers: float = 0.0
     postgres: float = 0.0
+    producer_backend: float = 0.0
     driver: float = 0.0
+    # Part of `postgres`: autovacuum workers, background processes, and the postmaster with the
+    # children it reaped meanwhile (exited autovacuum workers and backends).
+    maintenance: float = 0.0
+
+
+def cpu_sample(system: "System", args: argparse.Namespace) -> tuple[int, int, int, int]:
+    ours = {system.backend, *system.extra_backends}
+    kids = children(args.postmaster)
+    maintenance = [pid for pid in kids if pid not in ours and not is_backend(cmdline(pid))]
+    backends = [pid for pid in kids if pid not in ours and pid not in maintenance]
+    maintenance_ticks = cpu_ticks(maintenance) + cpu_ticks([args.postmaster], reaped=True)
+    return (cpu_ticks(system.worker_pids()), cpu_ticks(backends) + maintenance_ticks, cpu_ticks(list(ours)),
+            cpu_ticks([os.getpid()]), maintenance_ticks)
+
+
+BACKGROUND = ("autovacuum", "checkpointer", "background writer", "walwriter", "logical replication",
+              "stats collector", "archiver", "logger")
+
+
+def is_backend(command: str) -> bool:
+    return command.startswith("postgres: ") and not any(word in command for word in BACKGROUND)
+
+
+def cpu_per_job(before: tuple, after: tuple, jobs: int) -> CPU:
+    hz = os.sysconf("SC_CLK_TCK")
+    return CPU(*((b - a) / hz / max(jobs, 1) * 1e6 for a, b in zip(before, after)))
 
 
 class System:
@@ -119,6 +159,21 @@ class System:
 
     async def connect(self) -> None:
         self.conn = await asyncpg.connect(self.dsn)
+        self.backend = await self.conn.fetchval("SELECT pg_backend_pid()")
+        self.extra_backends: list[int] = []
+
+    async def side_connection(self) -> asyncpg.Connection:
+        """Another connection of the driver (a producer, the backlog counter); its backend's CPU is
+        the producer's, not the system's."""
+        conn = await asyncpg.connect(self.dsn)
+        self.extra_backends.append(await conn.fetchval("SELECT pg_backend_pid()"))
+        return conn
+
+    def enqueuer(self, conn: asyncpg.Connection):
+        """An async function enqueueing n jobs through `conn`."""
+        async def enqueue(n: int) -> None:
+            await conn.execute(self.enqueue_sql, *self.enqueue_args(n))
+        return enqueue
 
     # Subclasses: dsn, worker_command, worker_env, reset, enqueue_batch, enqueue_one, waiting,
     # done, remaining, drain_window, latencies, settings.
@@ -183,15 +238,19 @@ class Provisioner(System):
     async def reset(self) -> None:
         await self.conn.execute("TRUNCATE jobs")
 
+    enqueue_sql = "INSERT INTO jobs (kind, payload) SELECT $1, '{}'::jsonb FROM generate_series(1, $2::int)"
+
+    def enqueue_args(self, n: int) -> tuple:
+        return (PROV_KIND, n)
+
     async def enqueue_batch(self, n: int) -> None:
-        await self.conn.execute(
-            "INSERT INTO jobs (kind, payload) SELECT $1, '{}'::jsonb FROM generate_series(1, $2::int)", PROV_KIND, n)
+        await self.enqueuer(self.conn)(n)
 
     async def enqueue_one(self) -> object:
         return await self.conn.fetchval("INSERT INTO jobs (kind, payload) VALUES ($1, '{}') RETURNING id", PROV_KIND)
 
-    async def waiting(self) -> int:
-        return await self.conn.fetchval("SELECT count(*) FROM jobs WHERE state IN ('queued', 'failed')")
+    async def waiting(self, conn: asyncpg.Connection) -> int:
+        return await conn.fetchval("SELECT count(*) FROM jobs WHERE state IN ('queued', 'failed')")
 
     async def done(self) -> int:
         return await self.conn.fetchval("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
@@ -243,14 +302,24 @@ class PgQueuer(System):
     async def reset(self) -> None:
         await self.conn.execute("TRUNCATE pgqueuer, pgqueuer_log, pgqueuer_statistics")
 
+    def enqueuer(self, conn: asyncpg.Connection):
+        from pgqueuer.db import AsyncpgDriver
+        from pgqueuer.queries import Queries
+
+        queries = Queries(AsyncpgDriver(conn))
+
+        async def enqueue(n: int) -> None:
+            await queries.enqueue([PGQ_ENTRYPOINT] * n, [None] * n, [0] * n)
+        return enqueue
+
     async def enqueue_batch(self, n: int) -> None:
         await self.queries.enqueue([PGQ_ENTRYPOINT] * n, [None] * n, [0] * n)
 
     async def enqueue_one(self) -> object:
         return (await self.queries.enqueue(PGQ_ENTRYPOINT, None))[0]
 
-    async def waiting(self) -> int:
-        return await self.conn.fetchval("SELECT count(*) FROM pgqueuer WHERE status = 'queued'")
+    async def waiting(self, conn: asyncpg.Connection) -> int:
+        return await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE status = 'queued'")
 
     async def done(self) -> int:
         return await self.conn.fetchval("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")
@@ -281,6 +350,7 @@ class Steady:
     rate: float = 0.0
     completed: int = 0
     seconds: float = 0.0
+    backlog: float = 0.0
     cpu: CPU = field(default_factory=CPU)
 
 
@@ -294,39 +364,61 @@ async def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
 
 
 async def steady(system: System, args: argparse.Namespace) -> Steady:
+    """--producers tasks, each on its own connection, enqueue a batch whenever the backlog (counted
+    every --producer-poll seconds on another connection, plus what was enqueued since) is below
+    --low-water."""
     await system.reset()
+    conns = [await system.side_connection() for _ in range(1 + args.producers)]
+    counter_conn = conns[0]
+    enqueuers = [system.enqueuer(conn) for conn in conns[1:]]
     system.start_workers()
-    hz = os.sysconf("SC_CLK_TCK")
     result = Steady()
-    try:
-        start = time.monotonic()
-        window_start = start + args.warmup
-        end = window_start + args.duration
-        sampled = False
-        done0 = t0 = 0
-        cpu0 = None
-        while True:
-            now = time.monotonic()
-            if not sampled and now >= window_start:
-                done0, t0 = await system.done(), time.monotonic()
-                cpu0 = (cpu_ticks(system.worker_pids()), cpu_ticks(postgres_pids(args)), cpu_ticks([os.getpid()]))
-                sampled = True
-            if now >= end:
-                break
-            if await system.waiting() < args.low_water:
-                await system.enqueue_batch(args.batch)
+    stop = asyncio.Event()
+    backlog = {"waiting": 0}
+    window = {"open": False}
+    samples: list[int] = []
+
+    async def counter() -> None:
+        while not stop.is_set():
+            backlog["waiting"] = await system.waiting(counter_conn)
+            if window["open"]:
+                samples.append(backlog["waiting"])
+            await asyncio.sleep(args.producer_poll)
+
+    async def producer(enqueue) -> None:
+        while not stop.is_set():
+            if backlog["waiting"] < args.low_water:
+                backlog["waiting"] += args.batch
+                await enqueue(args.batch)
             else:
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(args.producer_poll / 2)
+
+    tasks = [asyncio.create_task(counter())] + [asyncio.create_task(producer(e)) for e in enqueuers]
+    try:
+        await asyncio.sleep(args.warmup)
+        system.check_workers()
+        done0, t0 = await system.done(), time.monotonic()
+        cpu0 = cpu_sample(system, args)
+        window["open"] = True
+        await asyncio.sleep(args.duration)
         done1, t1 = await system.done(), time.monotonic()
-        cpu1 = (cpu_ticks(system.worker_pids()), cpu_ticks(postgres_pids(args)), cpu_ticks([os.getpid()]))
+        cpu1 = cpu_sample(system, args)
+        window["open"] = False
         system.check_workers()
         result.completed = done1 - done0
         result.seconds = t1 - t0
         result.rate = result.completed / result.seconds
-        n = max(result.completed, 1)
-        result.cpu = CPU(*((b - a) / hz / n * 1e6 for a, b in zip(cpu0, cpu1)))
+        result.cpu = cpu_per_job(cpu0, cpu1, result.completed)
+        result.backlog = statistics.mean(samples) if samples else float("nan")
     finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await system.stop_workers()
+        for conn in conns:
+            await conn.close()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception():
+                raise task.exception()
     return result
 
 
@@ -336,6 +428,7 @@ class Drain:
     wall_rate: float = 0.0
     seconds: float = 0.0
     completed: int = 0
+    cpu: CPU = field(default_factory=CPU)
 
 
 async def drain(system: System, args: argparse.Namespace) -> Drain:
@@ -347,7 +440,9 @@ async def drain(system: System, args: argparse.Namespace) -> Drain:
         left -= n
     await system.conn.execute("ANALYZE")
     started = time.monotonic()
+    cpu0 = cpu_sample(system, args)
     system.start_workers()
+    cpu1 = cpu0
     try:
         async def finished() -> bool:
             system.check_workers()
@@ -356,10 +451,12 @@ async def drain(system: System, args: argparse.Namespace) -> Drain:
         if not await wait_until(finished, timeout=args.drain_timeout, interval=0.2):
             raise RuntimeError(f"{system.name}: the backlog was not drained in {args.drain_timeout} s")
         wall = time.monotonic() - started
+        cpu1 = cpu_sample(system, args)
     finally:
         await system.stop_workers()
     completed, seconds = await system.drain_window()
-    return Drain(rate=completed / seconds, wall_rate=completed / wall, seconds=seconds, completed=completed)
+    return Drain(rate=completed / seconds, wall_rate=completed / wall, seconds=seconds, completed=completed,
+                 cpu=cpu_per_job(cpu0, cpu1, completed))
 
 
 @dataclass
@@ -407,13 +504,19 @@ def postgres_pids(args: argparse.Namespace) -> list[int]:
 # --------------------------------------------------------------------------- report
 
 
+def cpu_text(cpu: CPU) -> str:
+    return (f"CPU us/job: workers {cpu.workers:.0f}, postgres {cpu.postgres:.0f} "
+            f"(of which autovacuum/background {cpu.maintenance:.0f}; + producer's backends "
+            f"{cpu.producer_backend:.0f}), producer {cpu.driver:.0f}")
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
 async def run(args: argparse.Namespace) -> int:
     tmp = args.tmp
-    systems = [Provisioner(args, tmp), PgQueuer(args, tmp)]
+    systems = [s for s in (Provisioner(args, tmp), PgQueuer(args, tmp)) if s.name in args.systems.split(",")]
     for system in systems:
         await system.connect()
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -424,13 +527,14 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"jobs bench: {phase} {system.name} ...", file=sys.stderr, flush=True)
                 if phase == "steady":
                     r = await steady(system, args)
-                    print(f"  {r.rate:.0f} jobs/s ({r.completed} in {r.seconds:.1f} s); CPU us/job workers "
-                          f"{r.cpu.workers:.0f}, postgres {r.cpu.postgres:.0f}, producer {r.cpu.driver:.0f}",
+                    print(f"  {r.rate:.0f} jobs/s ({r.completed} in {r.seconds:.1f} s, mean backlog {r.backlog:.0f}); "
+                          f"{cpu_text(r.cpu)}",
                           file=sys.stderr, flush=True)
                 elif phase == "drain":
                     r = await drain(system, args)
                     print(f"  {r.rate:.0f} jobs/s ({r.completed} in {r.seconds:.2f} s, database clock); "
-                          f"{r.wall_rate:.0f} jobs/s from the workers' launch", file=sys.stderr, flush=True)
+                          f"{r.wall_rate:.0f} jobs/s from the workers' launch; {cpu_text(r.cpu)}",
+                          file=sys.stderr, flush=True)
                 elif phase == "latency":
                     r = await latency(system, args)
                     print(f"  p50 {r.p50:.2f} ms, p99 {r.p99:.2f} ms, worst {r.worst:.2f} ms ({r.count} jobs)",
@@ -443,6 +547,8 @@ async def run(args: argparse.Namespace) -> int:
             await system.stop_workers()
             await system.conn.close()
 
+    if len(systems) < 2:
+        return 0  # tuning runs: the figures above are all there is
     p, q = results["provisioner"], results["pgqueuer"]
     lines = []
     header = (f"Job queue benchmark: provisioner worker vs pgqueuer {pgq_version()} "
@@ -450,7 +556,7 @@ async def run(args: argparse.Namespace) -> int:
     lines.append(header)
     lines.append(f"  provisioner: {systems[0].settings()}")
     lines.append(f"  pgqueuer:    {systems[1].settings()}")
-    lines.append(f"  steady: {args.warmup:g} s warm-up then {args.duration:g} s, producer batches of {args.batch} "
+    lines.append(f"  steady: {args.warmup:g} s warm-up then {args.duration:g} s, {args.producers} producers, batches of {args.batch} "
                  f"while fewer than {args.low_water} wait; drain: backlog {args.backlog}; "
                  f"latency: {args.latency_jobs} single jobs {args.latency_gap * 1000:g} ms apart")
     lines.append("")
@@ -461,17 +567,21 @@ async def run(args: argparse.Namespace) -> int:
         r = f"{a / b:.2f}x" if ratio and b else ""
         lines.append(f"  {label:<42} {fmt.format(a):>12} {fmt.format(b):>12} {r:>7}")
 
+    def cpu_row(label: str, a: CPU, b: CPU) -> None:
+        lines.append(f"  {label:<42} {f'{a.workers:.0f} / {a.postgres:.0f}':>12} {f'{b.workers:.0f} / {b.postgres:.0f}':>12}")
+
     if "steady" in p:
         a, b = p["steady"], q["steady"]
         row("steady enqueue+work, jobs/s", a.rate, b.rate)
-        lines.append(f"  {'  CPU us/job: workers / postgres':<42} "
-                     f"{f'{a.cpu.workers:.0f} / {a.cpu.postgres:.0f}':>12} {f'{b.cpu.workers:.0f} / {b.cpu.postgres:.0f}':>12}")
+        cpu_row("  CPU us/job: workers / postgres", a.cpu, b.cpu)
+        row("  mean backlog (jobs waiting)", a.backlog, b.backlog, ratio=False)
         checks.append((f"steady >= {args.target_rate} jobs/s", a.rate >= args.target_rate))
         checks.append((f"steady >= {args.target_ratio}x pgqueuer", a.rate >= args.target_ratio * b.rate))
     if "drain" in p:
         a, b = p["drain"], q["drain"]
         row(f"drain {args.backlog}, jobs/s (first claim..last done)", a.rate, b.rate)
         row("  from the workers' launch, jobs/s", a.wall_rate, b.wall_rate)
+        cpu_row("  CPU us/job: workers / postgres", a.cpu, b.cpu)
         checks.append((f"drain >= {args.target_ratio}x pgqueuer", a.rate >= args.target_ratio * b.rate))
     if "latency" in p:
         a, b = p["latency"], q["latency"]
@@ -533,6 +643,9 @@ def main() -> int:
     r.add_argument("--warmup", type=float, default=5)
     r.add_argument("--batch", type=int, default=1000)
     r.add_argument("--low-water", type=int, default=5000)
+    r.add_argument("--producer-poll", type=float, default=0.02, help="seconds between backlog checks when full")
+    r.add_argument("--systems", default="provisioner,pgqueuer")
+    r.add_argument("--producers", type=int, default=2)
     r.add_argument("--backlog", type=int, default=100_000)
     r.add_argument("--drain-timeout", type=float, default=600)
     r.add_argument("--latency-jobs", type=int, default=200)
