@@ -3,9 +3,9 @@
 # pgqueuer as the peer measured in the same run on the same PostgreSQL cluster
 # (one database each; bench/jobs_bench.py drives both):
 #
-#   (a) steady   a producer enqueues batches of 1,000 whenever fewer than 5,000
-#                jobs wait; completed jobs/s over BENCH_DURATION seconds after
-#                BENCH_WARMUP seconds
+#   (a) steady   two producers (own connections) enqueue batches of 1,000
+#                whenever fewer than 5,000 jobs wait; completed jobs/s over
+#                BENCH_DURATION seconds after BENCH_WARMUP seconds
 #   (b) drain    a backlog of 100,000 inserted with no worker running, then the
 #                workers start; jobs/s from the first claim to the last
 #                completion (database clock; from the workers' launch beside it)
@@ -16,12 +16,18 @@
 # (neighbouring figures see the same machine load). No-op handlers:
 # provisioner's `diagnostics.noop`, and a pgqueuer entrypoint that returns.
 #
-# Settings (BENCH_* overrides; chosen by trying both systems on the 2-core
-# bench machine, see bench/results/jobs-tuning-*.txt when present):
-#   provisioner  2 processes x --concurrency 64, PROVISIONER_DB_POOL_SIZE=10
-#                (claims take at most 100 jobs; completions are batched)
-#   pgqueuer     2 processes x batch_size 10, max_concurrent_tasks unlimited,
-#                AsyncpgDriver on uvloop (pgq run's defaults)
+# Settings (BENCH_* overrides), chosen by 10 s steady + 50,000 drain runs of
+# each system alone (BENCH_SYSTEMS=...; 2026-11-22, figures below), keeping the
+# best figures and the lowest postgres CPU per job; the 2-core machine was shared
+# with Swift builds (load 4-5), so single figures drifted by up to 2x:
+#   provisioner  2 processes x --concurrency 256, PROVISIONER_DB_POOL_SIZE=40
+#                (tried 2 x 32/64/128/256 with pools 10/20/40, 1 x 128, 4 x 32:
+#                steady 4.1k-13.7k jobs/s, postgres 74-312 us/job, falling
+#                with more slots and connections; claims take at most 100)
+#   pgqueuer     2 processes x batch_size 100, max_concurrent_tasks unlimited,
+#                AsyncpgDriver on uvloop like `pgq run` (tried batch 10/25/50/
+#                100/200, max_concurrent_tasks 200, 4 processes: steady
+#                9.9k-15.5k jobs/s; batch 50-100 best, 10 is pgq's default)
 #
 # Targets: steady >= 5,000 jobs/s; steady and drain >= 1.5x pgqueuer; idle p99
 # < 20 ms. Prints a table and writes it to bench/results/jobs-STAMP.txt (figures
@@ -29,8 +35,8 @@
 #
 # Environment: BENCH_DURATION (20), BENCH_WARMUP (5), BENCH_BACKLOG (100000),
 #   BENCH_LATENCY_JOBS (200), BENCH_PHASES (steady,drain,latency),
-#   BENCH_PROV_PROCESSES (2), BENCH_PROV_CONCURRENCY (64), BENCH_PROV_POOL (10),
-#   BENCH_PGQ_PROCESSES (2), BENCH_PGQ_BATCH (10), BENCH_PGQ_MAX_CONCURRENT (0:
+#   BENCH_PROV_PROCESSES (2), BENCH_PROV_CONCURRENCY (256), BENCH_PROV_POOL (40),
+#   BENCH_PGQ_PROCESSES (2), BENCH_PGQ_BATCH (100), BENCH_PGQ_MAX_CONCURRENT (0:
 #   unlimited), BENCH_SKIP_BUILD=1 to use the existing .build/release/provisioner,
 #   BENCH_STRICT=1 to fail on a missed target, BENCH_SYSTEMS (provisioner,pgqueuer;
 #   one of them for tuning runs: no table then).
@@ -90,9 +96,9 @@ rc=0
 "$PYTHON" "$ROOT/bench/jobs_bench.py" run \
     --bin "$BIN" --migrations "$ROOT/migrations" \
     --prov-dsn "$PROV_URL" --pgq-dsn "$PGQ_URL" --postmaster "$PG_POSTMASTER" --tmp "$TMP" \
-    --prov-processes "${BENCH_PROV_PROCESSES:-2}" --prov-concurrency "${BENCH_PROV_CONCURRENCY:-64}" \
-    --prov-pool "${BENCH_PROV_POOL:-10}" \
-    --pgq-processes "${BENCH_PGQ_PROCESSES:-2}" --pgq-batch "${BENCH_PGQ_BATCH:-10}" \
+    --prov-processes "${BENCH_PROV_PROCESSES:-2}" --prov-concurrency "${BENCH_PROV_CONCURRENCY:-256}" \
+    --prov-pool "${BENCH_PROV_POOL:-40}" \
+    --pgq-processes "${BENCH_PGQ_PROCESSES:-2}" --pgq-batch "${BENCH_PGQ_BATCH:-100}" \
     --pgq-max-concurrent "${BENCH_PGQ_MAX_CONCURRENT:-0}" \
     --phases "${BENCH_PHASES:-steady,drain,latency}" --systems "${BENCH_SYSTEMS:-provisioner,pgqueuer}" \
     --duration "${BENCH_DURATION:-20}" --warmup "${BENCH_WARMUP:-5}" \
