@@ -204,6 +204,18 @@ class System:
             if proc.poll() is not None:
                 raise RuntimeError(f"a {self.name} worker exited early ({proc.returncode}); see {self.tmp}")
 
+    async def counters(self) -> dict[str, int]:
+        """Cumulative statistics of this system's database: transactions, and per index of the queue
+        table, scans and index entries read (dead ones included)."""
+        answer = {"transactions": await self.conn.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")}
+        for row in await self.conn.fetch(
+                "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes WHERE relname = $1",
+                self.table):
+            answer[f"{row['indexrelname']} scans"] = row["idx_scan"]
+            answer[f"{row['indexrelname']} entries read"] = row["idx_tup_read"]
+        return answer
+
     def worker_pids(self) -> list[int]:
         pids = []
         for proc in self.procs:
@@ -214,6 +226,7 @@ class System:
 
 class Provisioner(System):
     name = "provisioner"
+    table = "jobs"
 
     def __init__(self, args: argparse.Namespace, tmp: str) -> None:
         super().__init__(args, tmp)
@@ -273,6 +286,7 @@ class Provisioner(System):
 
 class PgQueuer(System):
     name = "pgqueuer"
+    table = "pgqueuer"
 
     def __init__(self, args: argparse.Namespace, tmp: str) -> None:
         super().__init__(args, tmp)
@@ -521,10 +535,12 @@ async def run(args: argparse.Namespace) -> int:
         await system.connect()
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     results: dict[str, dict[str, object]] = {s.name: {} for s in systems}
+    diagnostics: list[str] = []
     try:
         for phase in phases:
             for system in systems:
                 print(f"jobs bench: {phase} {system.name} ...", file=sys.stderr, flush=True)
+                before = await system.counters()
                 if phase == "steady":
                     r = await steady(system, args)
                     print(f"  {r.rate:.0f} jobs/s ({r.completed} in {r.seconds:.1f} s, mean backlog {r.backlog:.0f}); "
@@ -542,6 +558,12 @@ async def run(args: argparse.Namespace) -> int:
                 else:
                     raise SystemExit(f"unknown phase {phase}")
                 results[system.name][phase] = r
+                await asyncio.sleep(1.0)  # backends flush their statistics at most once a second
+                after = await system.counters()
+                done = getattr(r, "completed", 0) or getattr(r, "count", 0) or 1
+                diagnostics.append(f"  {phase:<8} {system.name:<12} per job: " + ", ".join(
+                    f"{name} {(after[name] - before.get(name, 0)) / done:.2f}" for name in after
+                    if after[name] != before.get(name, 0)))
     finally:
         for system in systems:
             await system.stop_workers()
@@ -597,9 +619,12 @@ async def run(args: argparse.Namespace) -> int:
         lines.append(f"    {label:<40} {verdict(ok)}")
     report = "\n".join(lines)
     print(report)
+    details = "\n".join(["", "Database counters per completed job (pg_stat_database, pg_stat_user_indexes):",
+                         *diagnostics])
+    print(details, file=sys.stderr)
     if args.result:
         with open(args.result, "a") as handle:
-            handle.write(report + "\n")
+            handle.write(report + "\n" + details + "\n")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({name: {ph: vars(r) | ({"cpu": vars(r.cpu)} if hasattr(r, "cpu") else {})
