@@ -39,7 +39,8 @@
 #   BENCH_PGQ_PROCESSES (2), BENCH_PGQ_BATCH (100), BENCH_PGQ_MAX_CONCURRENT (0:
 #   unlimited), BENCH_SKIP_BUILD=1 to use the existing .build/release/provisioner,
 #   BENCH_STRICT=1 to fail on a missed target, BENCH_SYSTEMS (provisioner,pgqueuer;
-#   one of them for tuning runs: no table then).
+#   one of them for tuning runs: no table then), BENCH_PROV_SETUP_SQL (experiments:
+#   SQL run on the provisioner database after its migrations).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,6 +81,11 @@ PG_POSTMASTER="$(head -n 1 "$PG_DIR/pgdata/postmaster.pid")"
 
 DATABASE_URL="$PROV_URL" PROVISIONER_MIGRATIONS_DIR="$ROOT/migrations" PROVISIONER_LOG_LEVEL=warning \
     "$BIN" migrate >/dev/null
+if [[ -n "${BENCH_PROV_SETUP_SQL:-}" ]]; then
+    # Experiments only (e.g. an index change to test a hypothesis): the figures are then not
+    # those of the product's schema, and the result file says so.
+    "$CLUSTER" psql "$PG_DIR" -- -q -v ON_ERROR_STOP=1 -c "$BENCH_PROV_SETUP_SQL" >/dev/null
+fi
 # pgqueuer's schema through its own CLI (durability: its default, durable).
 PGDSN="$PGQ_URL" "$ROOT/.tools/venv/bin/pgq" install >/dev/null
 
@@ -90,6 +96,9 @@ RESULT="$ROOT/bench/results/jobs-$STAMP.txt"
     echo "# bench/jobs.sh $STAMP"
     echo "# $(nproc) cores; $(uname -srm); $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo "# load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+    if [[ -n "${BENCH_PROV_SETUP_SQL:-}" ]]; then
+        echo "# EXPERIMENT: provisioner schema changed by BENCH_PROV_SETUP_SQL: $BENCH_PROV_SETUP_SQL"
+    fi
 } >"$RESULT"
 
 rc=0

@@ -569,7 +569,10 @@ async def run(args: argparse.Namespace) -> int:
             await system.stop_workers()
             await system.conn.close()
 
+    details = "\n".join(["", "Database counters per completed job (pg_stat_database, pg_stat_user_indexes):",
+                         *diagnostics])
     if len(systems) < 2:
+        print(details, file=sys.stderr)
         return 0  # tuning runs: the figures above are all there is
     p, q = results["provisioner"], results["pgqueuer"]
     lines = []
@@ -619,8 +622,6 @@ async def run(args: argparse.Namespace) -> int:
         lines.append(f"    {label:<40} {verdict(ok)}")
     report = "\n".join(lines)
     print(report)
-    details = "\n".join(["", "Database counters per completed job (pg_stat_database, pg_stat_user_indexes):",
-                         *diagnostics])
     print(details, file=sys.stderr)
     if args.result:
         with open(args.result, "a") as handle:
