@@ -40,7 +40,8 @@
 #   unlimited), BENCH_SKIP_BUILD=1 to use the existing .build/release/provisioner,
 #   BENCH_STRICT=1 to fail on a missed target, BENCH_SYSTEMS (provisioner,pgqueuer;
 #   one of them for tuning runs: no table then), BENCH_PROV_SETUP_SQL (experiments:
-#   SQL run on the provisioner database after its migrations).
+#   SQL run on the provisioner database after its migrations),
+#   BENCH_PG_STAT_STATEMENTS=1 (investigation: the top statements of each phase).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -73,11 +74,27 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 POSTGRES_CLUSTER_EPHEMERAL=1 "$CLUSTER" init "$PG_DIR" "$(free_port)"
+if [[ "${BENCH_PG_STAT_STATEMENTS:-0}" == "1" ]]; then
+    # Investigation: per-statement time after each phase (costs a little throughput).
+    conf="$PG_DIR/pgdata/postgresql.conf"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        echo "shared_preload_libraries = 'pg_stat_statements'" | runuser -u postgres -- tee -a "$conf" >/dev/null
+    else
+        echo "shared_preload_libraries = 'pg_stat_statements'" >>"$conf"
+    fi
+fi
 "$CLUSTER" start "$PG_DIR"
 PROV_URL="$("$CLUSTER" url "$PG_DIR")"
 "$CLUSTER" psql "$PG_DIR" -- -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE pgqueuer' >/dev/null
 PGQ_URL="$("$CLUSTER" url "$PG_DIR" --database pgqueuer)"
 PG_POSTMASTER="$(head -n 1 "$PG_DIR/pgdata/postmaster.pid")"
+statements_flag=()
+if [[ "${BENCH_PG_STAT_STATEMENTS:-0}" == "1" ]]; then
+    for db in provisioner pgqueuer; do
+        "$CLUSTER" psql "$PG_DIR" --database "$db" -- -q -c 'CREATE EXTENSION pg_stat_statements' >/dev/null
+    done
+    statements_flag=(--statements)
+fi
 
 DATABASE_URL="$PROV_URL" PROVISIONER_MIGRATIONS_DIR="$ROOT/migrations" PROVISIONER_LOG_LEVEL=warning \
     "$BIN" migrate >/dev/null
@@ -112,7 +129,7 @@ rc=0
     --phases "${BENCH_PHASES:-steady,drain,latency}" --systems "${BENCH_SYSTEMS:-provisioner,pgqueuer}" \
     --duration "${BENCH_DURATION:-20}" --warmup "${BENCH_WARMUP:-5}" \
     --backlog "${BENCH_BACKLOG:-100000}" --latency-jobs "${BENCH_LATENCY_JOBS:-200}" \
-    --result "$RESULT" --json "${RESULT%.txt}.json" &
+    --result "$RESULT" --json "${RESULT%.txt}.json" "${statements_flag[@]}" &
 driver_pid=$!
 wait "$driver_pid" || rc=$?
 driver_pid=""

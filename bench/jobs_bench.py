@@ -541,6 +541,8 @@ async def run(args: argparse.Namespace) -> int:
             for system in systems:
                 print(f"jobs bench: {phase} {system.name} ...", file=sys.stderr, flush=True)
                 before = await system.counters()
+                if args.statements:
+                    await system.conn.execute("SELECT pg_stat_statements_reset()")
                 if phase == "steady":
                     r = await steady(system, args)
                     print(f"  {r.rate:.0f} jobs/s ({r.completed} in {r.seconds:.1f} s, mean backlog {r.backlog:.0f}); "
@@ -564,6 +566,15 @@ async def run(args: argparse.Namespace) -> int:
                 diagnostics.append(f"  {phase:<8} {system.name:<12} per job: " + ", ".join(
                     f"{name} {(after[name] - before.get(name, 0)) / done:.2f}" for name in after
                     if after[name] != before.get(name, 0)))
+                if args.statements:
+                    for st in await system.conn.fetch(
+                            "SELECT calls, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g') AS q "
+                            "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                            "WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 6"):
+                        diagnostics.append(
+                            f"      {st['total_exec_time'] / done * 1000:7.1f} us/job {st['calls']:7d} calls "
+                            f"{st['total_exec_time'] / max(st['calls'], 1):7.2f} ms/call {st['rows'] / max(st['calls'], 1):7.1f} rows/call  "
+                            f"{st['q'][:90]}")
     finally:
         for system in systems:
             await system.stop_workers()
@@ -672,6 +683,7 @@ def main() -> int:
     r.add_argument("--producer-poll", type=float, default=0.02, help="seconds between backlog checks when full")
     r.add_argument("--systems", default="provisioner,pgqueuer")
     r.add_argument("--producers", type=int, default=2)
+    r.add_argument("--statements", action="store_true", help="report pg_stat_statements per phase")
     r.add_argument("--backlog", type=int, default=100_000)
     r.add_argument("--drain-timeout", type=float, default=600)
     r.add_argument("--latency-jobs", type=int, default=200)
