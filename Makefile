@@ -1,5 +1,5 @@
 # Shortcuts for the scripts; the scripts are the source of truth.
-.PHONY: run test bench bench-http bench-jwt
+.PHONY: run test bench bench-http bench-jwt bench-jobs
 
 run:
 	./scripts/run.sh
@@ -7,10 +7,13 @@ run:
 test:
 	./scripts/test.sh
 
-bench: bench-http bench-jwt
+bench: bench-http bench-jwt bench-jobs
 
 bench-http:
 	./bench/http.sh
 
 bench-jwt:
 	./bench/jwt.sh
+
+bench-jobs:
+	./bench/jobs.sh
