@@ -59,7 +59,7 @@ public struct JobQueue: Sendable {
         var elements: [JSONValue] = []
         for request in requests {
             try request.validate()
-            let id = UUID()
+            let id = TimeOrderedID.make()
             ids.append(id)
             elements.append(json(request, id: id))
         }

@@ -406,3 +406,16 @@ final class KeyLedger: Sendable {
         _ = state.withLock { $0.running.remove(key) }
     }
 }
+
+@Suite struct TimeOrderedIDTests {
+    @Test func idsAreVersion7AndSortByTime() {
+        let earlier = TimeOrderedID.make(at: Date(timeIntervalSince1970: 1_795_000_000))
+        let later = TimeOrderedID.make(at: Date(timeIntervalSince1970: 1_795_000_000.002))
+        let text = earlier.uuidString.lowercased()
+        #expect(text.hasPrefix("01a1ee56-5e00-"), "48 bits of milliseconds first")
+        #expect(Array(text)[14] == "7", "version 7")
+        #expect("89ab".contains(Array(text)[19]), "RFC 9562 variant")
+        #expect(earlier.uuidString < later.uuidString)
+        #expect(TimeOrderedID.make() != TimeOrderedID.make())
+    }
+}
