@@ -166,14 +166,24 @@ public final class Worker: Service, Sendable {
         var nextQueue = 0
         var backoff = Duration.milliseconds(50)
         wake()
+        // Under load, slots free up one by one: a claim for each would be many small transactions.
+        // When few slots are free and others are busy, wait a moment for more to free up.
+        let worthwhile = min(configuration.claimBatch, max(configuration.slots / 4, 1))
         for await _ in wakes {
             while true {
-                let (claiming, free) = state.withLock { ($0.claiming, configuration.slots - $0.held.count) }
+                var (claiming, free) = state.withLock { ($0.claiming, configuration.slots - $0.held.count) }
                 guard claiming else {
                     return
                 }
                 guard free > 0 else {
                     break
+                }
+                if free < worthwhile && free < configuration.slots {
+                    try? await Task.sleep(for: configuration.claimCoalescing)
+                    (claiming, free) = state.withLock { ($0.claiming, configuration.slots - $0.held.count) }
+                    guard claiming else {
+                        return
+                    }
                 }
                 let limit = min(free, configuration.claimBatch)
                 let started = ContinuousClock.now

@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var gracePeriod: Duration
     /// Most jobs taken by one claim.
     public var claimBatch: Int
+    /// With only a few slots free while others are busy, how long to wait for more to free up
+    /// before claiming (fewer, larger claims under load; no delay when idle).
+    public var claimCoalescing: Duration
     /// A job of a kind this worker has no handler for is handed back, claimable after this delay
     /// (a newer worker may know it).
     public var unknownKindDelay: Duration
@@ -31,7 +34,8 @@ public struct WorkerConfiguration: Sendable {
     public init(
         queues: [String] = ["default"], slots: Int = 4, lease: Duration = .seconds(30), heartbeatInterval: Duration? = nil,
         pollInterval: Duration = .seconds(2), rescueInterval: Duration = .seconds(5), gracePeriod: Duration = .seconds(25),
-        claimBatch: Int = 100, unknownKindDelay: Duration = .seconds(30), retention: Duration? = .seconds(7 * 86400),
+        claimBatch: Int = 100, claimCoalescing: Duration = .milliseconds(2), unknownKindDelay: Duration = .seconds(30),
+        retention: Duration? = .seconds(7 * 86400),
         pruneInterval: Duration = .seconds(600), workerID: String = WorkerConfiguration.defaultWorkerID()
     ) {
         self.queues = queues
@@ -42,6 +46,7 @@ public struct WorkerConfiguration: Sendable {
         self.rescueInterval = rescueInterval
         self.gracePeriod = gracePeriod
         self.claimBatch = max(claimBatch, 1)
+        self.claimCoalescing = claimCoalescing
         self.unknownKindDelay = unknownKindDelay
         self.retention = retention
         self.pruneInterval = pruneInterval

@@ -25,6 +25,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at the same time by this process (PROVISIONER_WORKER_CONCURRENCY; default 4).")
     var concurrency: Int?
 
+    @Option(help: "Most jobs taken by one claim (default 100).")
+    var claimBatch: Int = 100
+
     @Option(help: "Seconds a claimed job stays held without a heartbeat (default 30).")
     var lease: Int = 30
 
@@ -53,6 +56,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var diagnostics = false
 
     func validate() throws {
+        guard (1...1000).contains(claimBatch) else {
+            throw ValidationError("--claim-batch must be from 1 to 1000")
+        }
         guard lease >= 2 else {
             throw ValidationError("--lease must be at least 2 seconds")
         }
@@ -149,6 +155,7 @@ struct WorkerCommand: AsyncParsableCommand {
             queues: queueNames, slots: slots, lease: .seconds(lease),
             pollInterval: .milliseconds(Int64(pollInterval * 1000)),
             rescueInterval: .milliseconds(Int64(rescueInterval * 1000)), gracePeriod: .seconds(gracePeriod),
+            claimBatch: claimBatch,
             retention: retentionSeconds == 0 ? nil : .seconds(retentionSeconds),
             workerID: workerID ?? WorkerConfiguration.defaultWorkerID()
         )
