@@ -107,6 +107,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "Catalog",
+                "GitOps",
                 "JWT",
                 "Jobs",
                 "Postgres",

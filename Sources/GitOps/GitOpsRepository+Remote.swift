@@ -1,6 +1,14 @@
 import Foundation
 
 extension GitOpsRepository {
+    /// Fetches the remote's `main` and answers its commit (`nil` when the remote has none yet, or
+    /// when no remote is configured).
+    public func fetchRemoteHead() throws(GitOpsError) -> String? {
+        guard let remote else { return nil }
+        try prepare()
+        return try fetch(remote)
+    }
+
     /// Fetches the remote's `main` into ``remoteTrackingRef``; `nil` when the remote has no `main` yet.
     func fetch(_ remote: String) throws(GitOpsError) -> String? {
         let output = try git.run(["fetch", "--quiet", "--no-tags", remote, "+\(Self.branch):\(Self.remoteTrackingRef)"])

@@ -101,7 +101,7 @@ public struct GitOpsRepository: Sendable {
                 if target != remoteHead {
                     beforePublish?(attempt)
                     guard try push(target, to: remote) else {
-                        try backOff(attempt)
+                        backOff(attempt)
                         continue
                     }
                 }
@@ -112,7 +112,7 @@ public struct GitOpsRepository: Sendable {
             if target == localHead { return result }
             beforePublish?(attempt)
             if try updateRef(to: target, expected: localHead, reason: "job \(Self.clean(job))") { return result }
-            try backOff(attempt)
+            backOff(attempt)
         }
         throw .tooManyRaces(attempts: maxAttempts)
     }
@@ -201,7 +201,7 @@ public struct GitOpsRepository: Sendable {
     }
 
     /// Waits a little before retrying a lost race, longer on each attempt, with jitter.
-    func backOff(_ attempt: Int) throws(GitOpsError) {
+    func backOff(_ attempt: Int) {
         let milliseconds = Int.random(in: 5...(20 * attempt))
         Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
     }
