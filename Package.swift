@@ -34,6 +34,11 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "Postgres",
             dependencies: [
@@ -52,6 +57,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
+                "Artifacts",
                 "JWT",
                 "Postgres",
                 .product(name: "Logging", package: "swift-log"),
@@ -61,6 +67,11 @@ let package = Package(
         .target(
             name: "Artifacts",
             dependencies: ["JWT"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GitOps",
+            dependencies: ["Artifacts"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -77,7 +88,9 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
+                "Artifacts",
                 "Catalog",
+                "CZlib",
                 "Jobs",
                 "JWT",
                 "Postgres",
@@ -94,6 +107,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "Catalog",
+                "GitOps",
                 "JWT",
                 "Jobs",
                 "Postgres",
@@ -144,6 +158,17 @@ let package = Package(
             dependencies: ["Artifacts"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "GitOpsCommitProbe",
+            dependencies: ["Artifacts", "GitOps"],
+            path: "Tests/GitOpsCommitProbe",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GitOpsTests",
+            dependencies: ["Artifacts", "GitOps", "GitOpsCommitProbe"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "JobsTests",
             dependencies: [
@@ -161,6 +186,7 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 "API",
+                "Artifacts",
                 "Catalog",
                 "Jobs",
                 "JWT",

@@ -197,6 +197,7 @@ seed_fixtures() {
     seed /v1/organizations "{\"slug\":\"$FUZZ_ORG\",\"name\":\"Fuzz organization\",\"plan\":\"fuzz-plan\"}"
     seed "/v1/organizations/$FUZZ_ORG/brands" '{"slug":"fuzz-brand","name":"Fuzz brand","default_region":"fuzz-region"}'
     seed_job
+    seed_stack
 }
 # A waiting job of the fuzz organization with the spec's example id (jobs are
 # created by the API only as a side effect of other work), back to `queued` for
@@ -212,6 +213,49 @@ seed_job() {
         ON CONFLICT (id) DO UPDATE SET state = 'queued', cancel_requested = false, finished_at = NULL,
             updated_at = now()" >/dev/null \
         || die "could not seed the fuzz job"
+}
+
+# A dedicated stack of the fuzz organization (its tenant `fuzz-tenant`) with the
+# spec's example id and two artifact revisions, so that the stack and artifact
+# operations answer more than 404 (stacks are created only by provisioning).
+# Recorded as the catalog records them: blobs by SHA-256, a manifest in path
+# order, and the digest over `<sha256> <size> <path>` lines.
+FUZZ_STACK="00000000-0000-4000-8000-000000000001"
+seed_stack() {
+    if ! command -v psql >/dev/null; then
+        log "psql not found: the stack operations are fuzzed without a stack"
+        return 0
+    fi
+    psql "$FUZZ_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL || die "could not seed the fuzz stack"
+BEGIN;
+INSERT INTO stacks (id, name, region_id, kind, odoo_version, organization_id, tenant)
+SELECT '$FUZZ_STACK', 'fuzz-stack', r.id, 'dedicated', '17.0', o.id, 'fuzz-tenant'
+FROM regions r, organizations o WHERE r.slug = 'fuzz-region' AND o.slug = '$FUZZ_ORG'
+ON CONFLICT (id) DO NOTHING;
+CREATE TEMP TABLE fuzz_files (revision integer, path text, content bytea) ON COMMIT DROP;
+INSERT INTO fuzz_files VALUES
+    (1, 'kustomization.yaml', convert_to(E'resources:\\n  - web.yaml\\n', 'UTF8')),
+    (1, 'web.yaml', convert_to(E'kind: Deployment\\nreplicas: 1\\n', 'UTF8')),
+    (1, 'odoo.conf', convert_to(E'[options]\\nproxy_mode = True\\n', 'UTF8')),
+    (2, 'kustomization.yaml', convert_to(E'resources:\\n  - web.yaml\\n', 'UTF8')),
+    (2, 'web.yaml', convert_to(E'kind: Deployment\\nreplicas: 2\\n', 'UTF8')),
+    (2, 'config/settings.json', convert_to(E'{"workers": 2}\\n', 'UTF8'));
+INSERT INTO artifact_blobs (sha256, content, size)
+SELECT DISTINCT encode(sha256(content), 'hex'), content, octet_length(content) FROM fuzz_files
+ON CONFLICT (sha256) DO NOTHING;
+INSERT INTO artifact_revisions (stack_id, number, digest, manifest, actor)
+SELECT '$FUZZ_STACK', revision,
+    encode(sha256(convert_to(string_agg(
+        encode(sha256(content), 'hex') || ' ' || octet_length(content) || ' ' || path || E'\\n', ''
+        ORDER BY path COLLATE "C"), 'UTF8')), 'hex'),
+    jsonb_agg(jsonb_build_object('path', path, 'sha256', encode(sha256(content), 'hex'), 'size', octet_length(content))
+        ORDER BY path COLLATE "C"),
+    'api-fuzz'
+FROM fuzz_files GROUP BY revision
+ON CONFLICT (stack_id, number) DO NOTHING;
+UPDATE stacks SET current_revision = 2 WHERE id = '$FUZZ_STACK' AND current_revision < 2;
+COMMIT;
+SQL
 }
 
 # ---------------------------------------------------------------------- fuzz

@@ -91,6 +91,9 @@ fi
 if ! have pkg-config || ! pkg-config --exists openssl 2>/dev/null; then
     missing+=(libssl-dev)
 fi
+if ! have pkg-config || ! pkg-config --exists zlib 2>/dev/null; then
+    missing+=(zlib1g-dev)
+fi
 have openssl || missing+=(openssl)
 for tool in initdb pg_ctl postgres; do
     if [[ ! -x "$PG_BIN/$tool" ]]; then

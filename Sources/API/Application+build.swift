@@ -82,6 +82,8 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
         pool: dependencies.pool, queue: JobQueue(pool: dependencies.pool),
         organizations: OrganizationStore(pool: dependencies.pool)
     ).addRoutes(to: routes)
+    StackController(stacks: StackStore(pool: dependencies.pool), artifacts: ArtifactStore(pool: dependencies.pool))
+        .addRoutes(to: routes)
     return (router, routes)
 }
 

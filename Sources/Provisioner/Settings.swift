@@ -13,6 +13,11 @@ struct Settings: Sendable {
     var tokenIssuer: String?
     var dataDirectory: URL
     var masterKeyFile: URL?
+    /// The GitOps repository revisions are committed to (a bare git repository, created when missing).
+    var gitopsRepository: URL
+    /// Where GitOps commits are pushed (any URL or path `git push` accepts); `nil`: not pushed.
+    /// It may carry credentials: never log it.
+    var gitopsRemote: String?
     var migrationsDirectory: URL
     var openAPIFile: URL
     var poolSize: Int
@@ -69,6 +74,9 @@ struct Settings: Sendable {
             tokenIssuer: value("PROVISIONER_TOKEN_ISSUER"),
             dataDirectory: dataDirectory,
             masterKeyFile: value("PROVISIONER_MASTER_KEY_FILE").map { URL(fileURLWithPath: $0) },
+            gitopsRepository: value("PROVISIONER_GITOPS_REPO").map { URL(fileURLWithPath: $0) }
+                ?? dataDirectory.appendingPathComponent("gitops"),
+            gitopsRemote: value("PROVISIONER_GITOPS_REMOTE"),
             migrationsDirectory: URL(fileURLWithPath: value("PROVISIONER_MIGRATIONS_DIR") ?? "./migrations"),
             openAPIFile: URL(fileURLWithPath: value("PROVISIONER_OPENAPI_FILE") ?? "./openapi/openapi.yaml"),
             poolSize: try integer("PROVISIONER_DB_POOL_SIZE", default: 10, range: 1...500),

@@ -1,3 +1,5 @@
+import Artifacts
+import Catalog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -130,6 +132,8 @@ import Testing
     }
 
     static let home = "org-a"
+    /// The dedicated stack of the home organization's tenant `shop`, with one revision.
+    static let stack = UUID(uuidString: "5eed0000-0000-4000-8000-00000000a001")!
 
     static let tokens: [MatrixToken] = {
         var tokens: [MatrixToken] = [
@@ -272,12 +276,19 @@ import Testing
             let response = try await client.call(.post, path, token: admin, json: body)
             try #require(response.status == .created, "seeding \(path): \(response.status)")
         }
+        _ = try await StackStore(pool: harness.pool).create(
+            Stack(id: stack, name: "org-a-shop", region: "eu-west", kind: .dedicated, odooVersion: "17.0", organization: home, tenant: "shop")
+        )
+        let files = try ArtifactRevision(files: [try ArtifactFile(path: "kustomization.yaml", contents: Array("resources: []\n".utf8))])
+        _ = try await ArtifactStore(pool: harness.pool).record(files, stack: stack, job: nil, actor: "matrix")
     }
 
     /// The template with its parameters replaced by seeded resources of the home organization.
     static func concrete(_ template: String, client: some TestClientProtocol, harness: TestHarness) async throws -> String {
         var path = template
-        let fixed = ["{region}": "eu-west", "{plan}": "basic", "{org}": home, "{brand}": "brand-a"]
+        let fixed = [
+            "{region}": "eu-west", "{plan}": "basic", "{org}": home, "{brand}": "brand-a", "{stack}": stack.uuidString.lowercased(),
+        ]
         for (placeholder, value) in fixed { path = path.replacingOccurrences(of: placeholder, with: value) }
         if path.contains("{token}") {
             path = path.replacingOccurrences(of: "{token}", with: try await partnerToken(client: client, harness: harness))
