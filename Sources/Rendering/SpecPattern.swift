@@ -172,8 +172,9 @@ public enum SpecPattern {
         var separatorRun: [UInt8] = []
         for byte in bytes {
             if isLower(byte) || isDigit(byte) {
-                guard separatorRun.isEmpty || separatorRun == [dot] || separatorRun == [underscore] || separatorRun == [underscore, underscore]
-                    || separatorRun.allSatisfy({ $0 == dash })
+                guard
+                    separatorRun.isEmpty || separatorRun == [dot] || separatorRun == [underscore] || separatorRun == [underscore, underscore]
+                        || separatorRun.allSatisfy({ $0 == dash })
                 else { return false }
                 separatorRun = []
             } else if byte == dot || byte == underscore || byte == dash {

@@ -50,9 +50,12 @@ public struct StackRenderer: Sendable {
             Output(template: "argocd/application.yaml", path: "argocd/application.yaml"),
             Output(template: "traefik/dynamic.yaml", path: "traefik/dynamic.yaml"),
             Output(template: "compose/compose.yaml", path: "compose/compose.yaml", condition: .dedicated),
-            Output(template: "odoo/odoo.conf", path: "compose/odoo/web.conf", condition: .dedicated, variant: .odooConf(process: "web", target: "compose")),
             Output(
-                template: "odoo/odoo.conf", path: "compose/odoo/cron.conf", condition: .dedicated, variant: .odooConf(process: "cron", target: "compose")
+                template: "odoo/odoo.conf", path: "compose/odoo/web.conf", condition: .dedicated,
+                variant: .odooConf(process: "web", target: "compose")),
+            Output(
+                template: "odoo/odoo.conf", path: "compose/odoo/cron.conf", condition: .dedicated,
+                variant: .odooConf(process: "cron", target: "compose")
             ),
         ]
         return outputs
