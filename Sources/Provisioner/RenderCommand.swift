@@ -23,15 +23,15 @@ struct RenderCommand: ParsableCommand {
     var manifest = false
 
     func run() throws {
-        guard let directory = templates ?? TemplateSet.defaultDirectory() else {
-            throw ValidationError("no template directory: pass --templates or set PROVISIONER_TEMPLATES_DIR")
-        }
         let templateSet: TemplateSet
-        do {
-            templateSet = try TemplateSet.load(directory: directory)
-        } catch {
-            printError("provisioner render: \(error)")
-            throw ExitCode(3)
+        if let templates {
+            do {
+                templateSet = try TemplateSet.load(directory: templates)
+            } catch {
+                throw ValidationError("--templates: \(error)")
+            }
+        } else {
+            templateSet = try TemplateSet.loadForStartup(environment: ProcessInfo.processInfo.environment)
         }
         guard let data = FileManager.default.contents(atPath: spec) else {
             throw ValidationError("cannot read \(spec)")
