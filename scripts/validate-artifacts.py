@@ -78,6 +78,8 @@ def matrix_specs(specs_dir):
                     name = f"{kind}-{size}-{version.replace('.', '')}-{'custom' if custom else 'plain'}"
                     spec["stack_name"] = name
                     spec["size"] = size
+                    # a quota that covers the largest size (the validation refuses a smaller one)
+                    spec["plan"] = {"cpu_millicores": 64000, "memory_mib": 131072, "storage_gib": 1000}
                     spec["odoo_version"] = version
                     spec["image"]["tag"] = f"{version}-20250520"
                     spec["gitops"]["path"] = f"{spec['region']['slug']}/{name}"

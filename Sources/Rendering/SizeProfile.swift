@@ -28,6 +28,18 @@ public struct SizeProfile: Sendable, Hashable {
     public var limitMemorySoftBytes: Int { webMemoryLimitMiB * 1_048_576 / (workers + 2) }
     public var limitMemoryHardBytes: Int { webMemoryLimitMiB * 1_048_576 * 3 / (2 * (workers + 2)) }
 
+    /// CPU (millicores) and memory (MiB) limits the stack needs at its smallest scale, with one
+    /// extra web pod for a rolling update: web pods, the cron pod, one tenant-init Job, Redis and,
+    /// for a dedicated stack, the database instances. The namespace quota must cover at least this.
+    public func minimumFootprint(databaseInstances: Int) -> (cpuMillicores: Int, memoryMiB: Int) {
+        let webPods = minReplicas + 1
+        let redisCPU = 500
+        let redisMemory = redisMemoryMiB * 2
+        let cpu = webCPULimitMillicores * (webPods + 2) + redisCPU + databaseCPUMillicores * databaseInstances
+        let memory = webMemoryLimitMiB * (webPods + 2) + redisMemory + databaseMemoryMiB * databaseInstances
+        return (cpu, memory)
+    }
+
     /// The sizes, smallest first.
     public static let all: [SizeProfile] = [
         SizeProfile(

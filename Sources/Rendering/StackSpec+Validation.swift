@@ -46,6 +46,20 @@ extension StackSpec {
         check(SpecPattern.isRelativePath(gitops.path), "gitops.path", "must be a relative path of [A-Za-z0-9._-] components")
         check(SpecPattern.isGitRevision(gitops.revision), "gitops.revision", "must be a branch, tag or commit name")
         validateDatabase(into: &errors, identifierRule: identifierRule, hostRule: hostRule)
+        if let profile = SizeProfile.named(size), errors.allSatisfy({ !$0.field.hasPrefix("plan.") && !$0.field.hasPrefix("database.") }) {
+            let instances = kind == "dedicated" ? (database.instances ?? 1) : 0
+            let footprint = profile.minimumFootprint(databaseInstances: instances)
+            let storage = profile.filestoreGiB + (kind == "dedicated" ? (database.storageGiB ?? 0) * instances : 0)
+            check(
+                plan.cpuMillicores >= footprint.cpuMillicores, "plan.cpu_millicores",
+                "must be at least \(footprint.cpuMillicores) for a \(kind) stack of size \(size)"
+            )
+            check(
+                plan.memoryMiB >= footprint.memoryMiB, "plan.memory_mib",
+                "must be at least \(footprint.memoryMiB) for a \(kind) stack of size \(size)"
+            )
+            check(plan.storageGiB >= storage, "plan.storage_gib", "must be at least \(storage) for a \(kind) stack of size \(size)")
+        }
 
         let backendRule = "must be host:port (a DNS name, service name or IPv4 address; port 1-65535)"
         check(SpecPattern.isBackendAddress(compose.webBackend), "compose.web_backend", backendRule)

@@ -101,6 +101,9 @@ struct SpecMutation: CustomTestStringConvertible, Sendable {
         SpecMutation("shared stack with cluster settings", field: "database.instances") { $0.database.instances = 2 },
         SpecMutation("no tenants", field: "tenants") { $0.tenants = [] },
         SpecMutation("plan without CPU", field: "plan.cpu_millicores") { $0.plan.cpuMillicores = 0 },
+        SpecMutation("plan CPU below the size's footprint", field: "plan.cpu_millicores") { $0.plan.cpuMillicores = 4_000 },
+        SpecMutation("plan memory below the size's footprint", field: "plan.memory_mib") { $0.plan.memoryMiB = 8_192 },
+        SpecMutation("plan storage below the database", field: "plan.storage_gib", dedicated: true) { $0.plan.storageGiB = 100 },
         SpecMutation("dedicated stack with two tenants", field: "tenants", dedicated: true) { $0.tenants.append($0.tenants[0]) },
         SpecMutation("dedicated backup schedule injection", field: "database.backup_schedule", dedicated: true) {
             $0.database.backupSchedule = "0 0 3 * * *\"; rm"

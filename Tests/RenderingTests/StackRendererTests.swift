@@ -109,6 +109,7 @@ import Testing
     func matrixRenders(_ kind: String, _ size: String, _ version: String, _ customDomains: Bool) throws {
         var spec = kind == "shared" ? try RenderingFixtures.shared : try RenderingFixtures.dedicated
         spec.size = size
+        spec.plan = StackSpec.PlanLimits(cpuMillicores: 64_000, memoryMiB: 131_072, storageGiB: 1_000)
         spec.odooVersion = version
         spec.image.tag = "\(version)-20250520"
         if !customDomains {
