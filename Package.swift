@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -75,6 +76,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Rendering",
+            dependencies: [
+                "Artifacts",
+                "JWT",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Jobs",
             dependencies: [
                 "JWT",
@@ -111,6 +121,7 @@ let package = Package(
                 "JWT",
                 "Jobs",
                 "Postgres",
+                "Rendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,6 +178,12 @@ let package = Package(
         .testTarget(
             name: "GitOpsTests",
             dependencies: ["Artifacts", "GitOps", "GitOpsCommitProbe"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenderingTests",
+            dependencies: ["Artifacts", "Rendering"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,6 +7,10 @@
 #   4. compose config   docker-compose -f docker/compose.yaml config -q (no engine needed)
 #   5. api fuzz         scripts/api-fuzz.sh (schemathesis against openapi/)
 #   6. fault            scripts/fault-postgres-restart.sh
+#   7. jobs acceptance  scripts/jobs-acceptance.py
+#   8. artifacts        scripts/validate-artifacts.sh (rendered Kubernetes, Compose and
+#                       Traefik files through kubernetes-validate, the CRD schemas, kubectl
+#                       kustomize, docker-compose config, checkov and the real Traefik)
 # Every stage runs even when an earlier one failed; a missing tool is a failure.
 # Ends with "N passed, M failed" and a non-zero exit when anything failed.
 set -euo pipefail
@@ -127,6 +131,14 @@ stage_jobs_acceptance() {
     PROVISIONER_BIN="$bin" timeout --kill-after=30 900 "$script"
 }
 
+stage_artifacts() {
+    local script="$ROOT/scripts/validate-artifacts.sh" bin
+    [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
+    require_tool kubectl || return $?
+    bin="$(provisioner_bin)" || return 1
+    PROVISIONER_BIN="$bin" timeout --kill-after=30 600 "$script"
+}
+
 run_stage "swift tests" stage_swift_tests
 run_stage "format lint" stage_format_lint
 run_stage "docker lint" stage_docker_lint
@@ -134,6 +146,7 @@ run_stage "compose config" stage_compose_config
 run_stage "api fuzz" stage_api_fuzz
 run_stage "fault postgres restart" stage_fault
 run_stage "jobs acceptance" stage_jobs_acceptance
+run_stage "artifacts" stage_artifacts
 
 printf '\n==> summary\n'
 printf '  %s\n' "${results[@]}"

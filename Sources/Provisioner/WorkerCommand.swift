@@ -5,6 +5,7 @@ import Jobs
 import Logging
 import Postgres
 import Prometheus
+import Rendering
 import ServiceLifecycle
 import UnixSignals
 
@@ -71,6 +72,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let settings = try Settings.fromEnvironment(environment)
         let logger = LoggingSetup.bootstrap(format: settings.logFormat, level: settings.logLevel)
+        // Stack templates are checked before any job is claimed: one that does not compile stops the worker.
+        _ = try TemplateSet.loadForStartup(environment: environment)
         let workerConfiguration = try configuration(environment)
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)

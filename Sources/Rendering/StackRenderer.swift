@@ -1,0 +1,113 @@
+public import Artifacts
+import JWT
+import Mustache
+
+/// Renders a validated `StackSpec` into its artifact set (Kubernetes kustomize directory, Argo CD
+/// Application, Traefik file-provider configuration, and for dedicated stacks a Compose project).
+/// Deterministic: the same spec and templates always give the same bytes.
+public struct StackRenderer: Sendable {
+    public let templates: TemplateSet
+
+    public init(templates: TemplateSet) {
+        self.templates = templates
+    }
+
+    /// One output file: which template makes it, for which stacks, in which variant of the context.
+    struct Output: Sendable {
+        enum Condition: Sendable {
+            case always
+            case dedicated
+            case certManager
+        }
+
+        enum Variant: Sendable {
+            case plain
+            case odooConf(process: String, target: String)
+        }
+
+        var template: String
+        var path: String
+        var condition: Condition = .always
+        var variant: Variant = .plain
+    }
+
+    /// Every file a stack can have, and the template each comes from.
+    static let outputs: [Output] = {
+        var outputs: [Output] = []
+        for name in [
+            "kustomization", "namespace", "service-account", "resource-quota", "limit-range", "network-policies", "external-secrets",
+            "odoo-web", "odoo-cron", "services", "filestore", "pod-disruption-budget", "horizontal-pod-autoscaler", "redis",
+            "middlewares", "ingress-routes", "tenant-init-jobs",
+        ] {
+            outputs.append(Output(template: "kubernetes/\(name).yaml", path: "kubernetes/\(name).yaml"))
+        }
+        outputs += [
+            Output(template: "kubernetes/certificate.yaml", path: "kubernetes/certificate.yaml", condition: .certManager),
+            Output(template: "kubernetes/database-cluster.yaml", path: "kubernetes/database-cluster.yaml", condition: .dedicated),
+            Output(template: "kubernetes/scheduled-backup.yaml", path: "kubernetes/scheduled-backup.yaml", condition: .dedicated),
+            Output(template: "odoo/odoo.conf", path: "kubernetes/odoo/web.conf", variant: .odooConf(process: "web", target: "kubernetes")),
+            Output(template: "odoo/odoo.conf", path: "kubernetes/odoo/cron.conf", variant: .odooConf(process: "cron", target: "kubernetes")),
+            Output(template: "argocd/application.yaml", path: "argocd/application.yaml"),
+            Output(template: "traefik/dynamic.yaml", path: "traefik/dynamic.yaml"),
+            Output(template: "compose/compose.yaml", path: "compose/compose.yaml", condition: .dedicated),
+            Output(
+                template: "odoo/odoo.conf", path: "compose/odoo/web.conf", condition: .dedicated,
+                variant: .odooConf(process: "web", target: "compose")),
+            Output(
+                template: "odoo/odoo.conf", path: "compose/odoo/cron.conf", condition: .dedicated,
+                variant: .odooConf(process: "cron", target: "compose")
+            ),
+        ]
+        return outputs
+    }()
+
+    /// Validates `spec`, then renders every output. Throws `RenderError.invalidSpec` with all
+    /// field errors when the spec breaks a rule; nothing is rendered then.
+    public func render(_ spec: StackSpec) throws(RenderError) -> ArtifactRevision {
+        let errors = spec.validate()
+        guard errors.isEmpty, let size = SizeProfile.named(spec.size) else { throw .invalidSpec(errors) }
+        let context = RenderContext(spec: spec, size: size)
+        var files: [ArtifactFile] = []
+        for output in Self.outputs {
+            switch output.condition {
+            case .always: break
+            case .dedicated: guard context.isDedicated else { continue }
+            case .certManager: guard context.usesCertManager else { continue }
+            }
+            var values = context.values
+            if case .odooConf(let process, let target) = output.variant {
+                values.merge(context.odooConfValues(process: process, target: target)) { _, new in new }
+            }
+            let text = try templates.template(named: output.template).render(values)
+            do {
+                files.append(try ArtifactFile(path: output.path, contents: Array(Self.normalized(text).utf8)))
+            } catch {
+                throw .artifact(error)
+            }
+        }
+        do {
+            return try ArtifactRevision(files: files)
+        } catch {
+            throw .artifact(error)
+        }
+    }
+
+    /// Trailing spaces stripped from every line, runs of blank lines collapsed to one, exactly
+    /// one final newline: templates may use sections freely without leaving noise behind.
+    static func normalized(_ text: String) -> String {
+        var lines: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var trimmed = line
+            while trimmed.last == " " || trimmed.last == "\t" { trimmed = trimmed.dropLast() }
+            if trimmed.isEmpty && (lines.last?.isEmpty ?? true) { continue }
+            lines.append(trimmed)
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A short, stable name fragment for a value that may not fit a Kubernetes name.
+    static func shortHash(_ value: String) -> String {
+        String(Digest.sha256Hex(Array(value.utf8)).prefix(12))
+    }
+}
