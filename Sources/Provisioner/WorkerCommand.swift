@@ -109,7 +109,7 @@ struct WorkerCommand: AsyncParsableCommand {
         )
         // Shutdown goes from the last service to the first: the worker stops claiming first, and the
         // pool closes last.
-        var services: [any Service] = [pool, QueueDepthReporter(pool: pool, factory: factory, logger: logger)]
+        var services: [any Service] = [pool, QueueDepthReporter(pool: pool, factory: factory, interval: .seconds(15), logger: logger)]
         if let listen = metricsListen ?? environment["PROVISIONER_WORKER_METRICS_LISTEN"].flatMap({ $0.isEmpty ? nil : $0 }) {
             services.append(try Self.metricsServer(listen, registry: registry, logger: logger))
         }
