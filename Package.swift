@@ -96,6 +96,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Provisioning",
+            dependencies: ["Artifacts", "Catalog", "GitOps", "JWT", "Jobs", "Rendering"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "API",
             dependencies: [
                 "Artifacts",
@@ -121,6 +126,7 @@ let package = Package(
                 "JWT",
                 "Jobs",
                 "Postgres",
+                "Provisioning",
                 "Rendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -184,6 +190,24 @@ let package = Package(
             name: "RenderingTests",
             dependencies: ["Artifacts", "Rendering"],
             exclude: ["Golden"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: [
+                "Artifacts",
+                "Catalog",
+                "GitOps",
+                "JWT",
+                "Jobs",
+                "Postgres",
+                "Provisioning",
+                "Rendering",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,6 +26,17 @@ public struct ArtifactStore: Sendable {
     public func record(
         _ revision: ArtifactRevision, stack: UUID, job: UUID?, actor: String, gitCommit: String? = nil
     ) async throws -> (revision: RecordedRevision, created: Bool) {
+        try await pool.transaction { connection in
+            try Self.record(revision, stack: stack, job: job, actor: actor, gitCommit: gitCommit, on: connection)
+        }
+    }
+
+    /// ``record(_:stack:job:actor:gitCommit:)`` inside the caller's transaction on `connection` (a
+    /// job records its revision in the transaction fenced by its lease).
+    public static func record(
+        _ revision: ArtifactRevision, stack: UUID, job: UUID?, actor: String, gitCommit: String? = nil,
+        on connection: PostgresConnection
+    ) throws -> (revision: RecordedRevision, created: Bool) {
         let manifest = JSONCoding.encode(
             .array(
                 revision.files.map { file in
@@ -33,53 +44,56 @@ public struct ArtifactStore: Sendable {
                 }
             )
         )
-        return try await pool.transaction { connection in
-            let stacks = try connection.query("SELECT current_revision FROM stacks WHERE id = $1::uuid FOR UPDATE", [stack])
-            let current = try CatalogSQL.single(stacks).decode(Int.self, "current_revision")
-            if current > 0 {
-                let existing = try Self.decode(
-                    CatalogSQL.single(connection.query("\(Self.selection) WHERE stack_id = $1::uuid AND number = $2", [stack, current]))
-                )
-                if existing.digest == revision.digest { return (existing, false) }
-            }
-            let wanted = Array(Set(revision.files.map(\.sha256)))
-            let present = try connection.query(
-                "SELECT sha256 FROM artifact_blobs WHERE sha256 = ANY($1::text[])", [CatalogSQL.textArray(wanted)]
+        let stacks = try connection.query("SELECT current_revision FROM stacks WHERE id = $1::uuid FOR UPDATE", [stack])
+        let current = try CatalogSQL.single(stacks).decode(Int.self, "current_revision")
+        if current > 0 {
+            let existing = try Self.decode(
+                CatalogSQL.single(connection.query("\(Self.selection) WHERE stack_id = $1::uuid AND number = $2", [stack, current]))
             )
-            var stored = Set(try present.map { try $0.decode(String.self, "sha256") })
-            for file in revision.files where !stored.contains(file.sha256) {
-                _ = try connection.execute(
-                    """
-                    INSERT INTO artifact_blobs (sha256, content, size) VALUES ($1, $2::bytea, $3)
-                    ON CONFLICT (sha256) DO NOTHING
-                    """,
-                    [file.sha256, file.contents, file.size]
-                )
-                stored.insert(file.sha256)
-            }
-            let number = current + 1
-            let inserted = try connection.query(
-                """
-                INSERT INTO artifact_revisions (stack_id, number, digest, manifest, job_id, actor, git_commit)
-                VALUES ($1::uuid, $2, $3, $4::jsonb, $5::uuid, $6, $7)
-                RETURNING stack_id, number, digest, manifest::text AS manifest, job_id::text AS job_id, actor, git_commit, created_at
-                """,
-                [stack, number, revision.digest, String(decoding: manifest, as: UTF8.self), job, actor, gitCommit]
-            )
-            _ = try connection.execute(
-                "UPDATE stacks SET current_revision = $2, version = version + 1, updated_at = now() WHERE id = $1::uuid",
-                [stack, number]
-            )
-            return (try Self.decode(CatalogSQL.single(inserted)), true)
+            if existing.digest == revision.digest { return (existing, false) }
         }
+        let wanted = Array(Set(revision.files.map(\.sha256)))
+        let present = try connection.query(
+            "SELECT sha256 FROM artifact_blobs WHERE sha256 = ANY($1::text[])", [CatalogSQL.textArray(wanted)]
+        )
+        var stored = Set(try present.map { try $0.decode(String.self, "sha256") })
+        for file in revision.files where !stored.contains(file.sha256) {
+            _ = try connection.execute(
+                """
+                INSERT INTO artifact_blobs (sha256, content, size) VALUES ($1, $2::bytea, $3)
+                ON CONFLICT (sha256) DO NOTHING
+                """,
+                [file.sha256, file.contents, file.size]
+            )
+            stored.insert(file.sha256)
+        }
+        let number = current + 1
+        let inserted = try connection.query(
+            """
+            INSERT INTO artifact_revisions (stack_id, number, digest, manifest, job_id, actor, git_commit)
+            VALUES ($1::uuid, $2, $3, $4::jsonb, $5::uuid, $6, $7)
+            RETURNING stack_id, number, digest, manifest::text AS manifest, job_id::text AS job_id, actor, git_commit, created_at
+            """,
+            [stack, number, revision.digest, String(decoding: manifest, as: UTF8.self), job, actor, gitCommit]
+        )
+        _ = try connection.execute(
+            "UPDATE stacks SET current_revision = $2, version = version + 1, updated_at = now() WHERE id = $1::uuid",
+            [stack, number]
+        )
+        return (try Self.decode(CatalogSQL.single(inserted)), true)
     }
+
+    static let updateGitCommit = "UPDATE artifact_revisions SET git_commit = $3 WHERE stack_id = $1::uuid AND number = $2"
 
     /// Notes the GitOps commit that holds a revision.
     public func setGitCommit(_ sha: String, stack: UUID, number: Int) async throws {
-        let rows = try await pool.query(
-            "UPDATE artifact_revisions SET git_commit = $3 WHERE stack_id = $1::uuid AND number = $2", [stack, number, sha]
-        )
+        let rows = try await pool.query(Self.updateGitCommit, [stack, number, sha])
         guard rows.affectedRows == 1 else { throw CatalogError.notFound }
+    }
+
+    /// ``setGitCommit(_:stack:number:)`` inside the caller's transaction on `connection`.
+    public static func setGitCommit(_ sha: String, stack: UUID, number: Int, on connection: PostgresConnection) throws {
+        guard try connection.execute(updateGitCommit, [stack, number, sha]) == 1 else { throw CatalogError.notFound }
     }
 
     /// Revision `number` of the stack, or its current one when `number` is nil; `.notFound` when

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
+import GitOps
 import Hummingbird
 import Jobs
 import Logging
 import Postgres
 import Prometheus
+import Provisioning
 import Rendering
 import ServiceLifecycle
 import UnixSignals
@@ -73,7 +75,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = try Settings.fromEnvironment(environment)
         let logger = LoggingSetup.bootstrap(format: settings.logFormat, level: settings.logLevel)
         // Stack templates are checked before any job is claimed: one that does not compile stops the worker.
-        _ = try TemplateSet.loadForStartup(environment: environment)
+        let templates = try TemplateSet.loadForStartup(environment: environment)
         let workerConfiguration = try configuration(environment)
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -92,7 +94,12 @@ struct WorkerCommand: AsyncParsableCommand {
         )
         let migrator = Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
         try await ServeCommand.requireCurrentSchema(migrator)
-        var handlers: [String: any JobHandler] = [:]
+        var handlers: [String: any JobHandler] = [
+            StackRenderJob.kind: StackRenderJob(
+                renderer: StackRenderer(templates: templates),
+                repository: GitOpsRepository(path: settings.gitopsRepository, remote: settings.gitopsRemote)
+            )
+        ]
         if diagnostics {
             try await DiagnosticJobs.prepare(pool)
             handlers.merge(DiagnosticJobs.handlers(pool: pool)) { first, _ in first }
