@@ -134,6 +134,17 @@ struct RenderContext {
         return values
     }
 
+    /// The values `output`'s template sees, or nil when the stack has no such file.
+    func values(for output: StackRenderer.Output) -> [String: Any]? {
+        switch output.condition {
+        case .always: break
+        case .dedicated: guard isDedicated else { return nil }
+        case .certManager: guard usesCertManager else { return nil }
+        }
+        guard case .odooConf(let process, let target) = output.variant else { return values }
+        return values.merging(odooConfValues(process: process, target: target)) { _, new in new }
+    }
+
     /// The extra values of one `odoo.conf`: the process (`web` or `cron`) and where it runs.
     func odooConfValues(process: String, target: String) -> [String: Any] {
         let compose = target == "compose"

@@ -61,26 +61,14 @@ public struct StackRenderer: Sendable {
         return outputs
     }()
 
-    /// Validates `spec`, then renders every output. Throws `RenderError.invalidSpec` with all
-    /// field errors when the spec breaks a rule; nothing is rendered then.
+    /// Validates `spec`, then renders every output and hashes each file. Throws
+    /// `RenderError.invalidSpec` with all field errors when the spec breaks a rule; nothing is
+    /// rendered then.
     public func render(_ spec: StackSpec) throws(RenderError) -> ArtifactRevision {
-        let errors = spec.validate()
-        guard errors.isEmpty, let size = SizeProfile.named(spec.size) else { throw .invalidSpec(errors) }
-        let context = RenderContext(spec: spec, size: size)
         var files: [ArtifactFile] = []
-        for output in Self.outputs {
-            switch output.condition {
-            case .always: break
-            case .dedicated: guard context.isDedicated else { continue }
-            case .certManager: guard context.usesCertManager else { continue }
-            }
-            var values = context.values
-            if case .odooConf(let process, let target) = output.variant {
-                values.merge(context.odooConfValues(process: process, target: target)) { _, new in new }
-            }
-            let text = try templates.template(named: output.template).render(values)
+        for file in try renderFiles(spec) {
             do {
-                files.append(try ArtifactFile(path: output.path, contents: Array(Self.normalized(text).utf8)))
+                files.append(try ArtifactFile(path: file.path, contents: file.contents))
             } catch {
                 throw .artifact(error)
             }
@@ -90,6 +78,32 @@ public struct StackRenderer: Sendable {
         } catch {
             throw .artifact(error)
         }
+    }
+
+    /// One rendered output before it becomes an `ArtifactFile`: no SHA-256 yet.
+    public struct RenderedFile: Sendable, Equatable {
+        public let path: String
+        public let contents: [UInt8]
+    }
+
+    /// `render` without the hashing: validates `spec`, then renders and normalizes every output, in
+    /// the order of `outputs` (not sorted by path).
+    public func renderFiles(_ spec: StackSpec) throws(RenderError) -> [RenderedFile] {
+        let context = try Self.context(for: spec)
+        var files: [RenderedFile] = []
+        for output in Self.outputs {
+            guard let values = context.values(for: output) else { continue }
+            let text = try templates.template(named: output.template).render(values)
+            files.append(RenderedFile(path: output.path, contents: Array(Self.normalized(text).utf8)))
+        }
+        return files
+    }
+
+    /// The render context of a spec that passes validation.
+    static func context(for spec: StackSpec) throws(RenderError) -> RenderContext {
+        let errors = spec.validate()
+        guard errors.isEmpty, let size = SizeProfile.named(spec.size) else { throw .invalidSpec(errors) }
+        return RenderContext(spec: spec, size: size)
     }
 
     /// Trailing spaces stripped from every line, runs of blank lines collapsed to one, exactly
