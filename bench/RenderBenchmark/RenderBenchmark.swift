@@ -76,7 +76,8 @@ struct RenderBenchmark {
             ("render (validate+context+templates+sha256)", full), ("renderFiles (no SHA-256)", unhashed),
             ("inputs (validate+context only)", contextOnly),
         ] {
-            print("  \(pad(name, 46))  \(pad(format(result.perSecond, digits: 0), 10, right: true))  \(pad(format(result.microseconds), 10, right: true))")
+            let perSecond = pad(format(result.perSecond, digits: 0), 10, right: true)
+            print("  \(pad(name, 46))  \(perSecond)  \(pad(format(result.microseconds), 10, right: true))")
         }
         let hashing = full.microseconds - unhashed.microseconds
         let engine = unhashed.microseconds - contextOnly.microseconds
