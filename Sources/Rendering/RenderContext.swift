@@ -7,6 +7,8 @@ struct RenderContext {
     let isDedicated: Bool
     let usesCertManager: Bool
     let values: [String: Any]
+    /// `values` as templates are rendered with (see `RenderContext+Mustache.swift`).
+    let mustacheValues: [String: Any]
     private let size: SizeProfile
     private let spec: StackSpec
 
@@ -16,6 +18,7 @@ struct RenderContext {
         isDedicated = spec.kind == "dedicated"
         usesCertManager = spec.tls.mode == "cert-manager"
         values = Self.build(spec: spec, size: size)
+        mustacheValues = values.mapValues(Self.printed)
     }
 
     /// The namespace of the stack's Kubernetes objects.

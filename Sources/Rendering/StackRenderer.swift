@@ -92,8 +92,8 @@ public struct StackRenderer: Sendable {
         let context = try Self.context(for: spec)
         var files: [RenderedFile] = []
         for output in Self.outputs {
-            guard let values = context.values(for: output) else { continue }
-            let text = try templates.template(named: output.template).render(values)
+            guard let object = context.mustacheObject(for: output) else { continue }
+            let text = try templates.template(named: output.template).render(object)
             files.append(RenderedFile(path: output.path, contents: Self.normalizedBytes(text)))
         }
         return files
