@@ -92,6 +92,9 @@ def parse(text: str, name: str) -> list:
             stack[-1][1].append(("text", before))
         pos = (len(text) if line_end < 0 else line_end + 1) if standalone else tag_end
 
+        if kind in "#^&" or kind == "":
+            if "(" in body:
+                raise Unsupported(f"{name}: transforms ({body}) are not translated")
         if kind in ("", "&"):
             stack[-1][1].append(("var", body))
         elif kind in "#^":
@@ -213,9 +216,13 @@ class Translator:
         elif kind == "bool":
             # Swift prints Bool as true/false; Python as True/False.
             self.out.append("{{ 'true' if " + expression + " else 'false' }}")
-        else:
+        elif kind in ("list", "dict"):
             raise Unsupported(
-                f"{self.template}: {{{{{name}}}}} prints a {kind}: Swift's String(describing:) of it has no Jinja equivalent")
+                f"{self.template}: {{{{{name}}}}} prints a {kind}: Swift's String(describing:) of an array or"
+                " dictionary of Any (brackets, quotes, unordered keys) has no Jinja equivalent")
+        else:
+            raise Unsupported(f"{self.template}: {{{{{name}}}}} prints a {kind}, which is not translated"
+                              " (Swift and Python print floats and nulls differently)")
 
     def section(self, name: str, inverted: bool, children: list) -> None:
         expression, samples = self.resolve(name)
