@@ -1,5 +1,5 @@
 # Shortcuts for the scripts; the scripts are the source of truth.
-.PHONY: run test bench bench-http bench-jwt bench-jobs
+.PHONY: run test bench bench-http bench-jwt bench-jobs bench-render
 
 run:
 	./scripts/run.sh
@@ -7,7 +7,7 @@ run:
 test:
 	./scripts/test.sh
 
-bench: bench-http bench-jwt bench-jobs
+bench: bench-http bench-jwt bench-jobs bench-render
 
 bench-http:
 	./bench/http.sh
@@ -17,3 +17,6 @@ bench-jwt:
 
 bench-jobs:
 	./bench/jobs.sh
+
+bench-render:
+	./bench/render.sh

@@ -147,6 +147,12 @@ let package = Package(
             path: "bench/JWTBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RenderBenchmark",
+            dependencies: ["Artifacts", "Rendering"],
+            path: "bench/RenderBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

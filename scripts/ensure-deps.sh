@@ -110,6 +110,7 @@ done
 have git || missing+=(git)
 have curl || missing+=(curl)
 have flock || missing+=(util-linux)
+have taskset || missing+=(util-linux) # bench/render.sh pins to one core
 # kubectl kustomize for the artifact validation stage (scripts/validate-artifacts.sh)
 have kubectl || missing+=(kubernetes-client)
 if [[ "$(id -u)" -eq 0 ]] && ! have runuser; then

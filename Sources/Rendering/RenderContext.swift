@@ -7,6 +7,8 @@ struct RenderContext {
     let isDedicated: Bool
     let usesCertManager: Bool
     let values: [String: Any]
+    /// `values` as templates are rendered with (see `RenderContext+Mustache.swift`).
+    let mustacheValues: [String: Any]
     private let size: SizeProfile
     private let spec: StackSpec
 
@@ -16,6 +18,7 @@ struct RenderContext {
         isDedicated = spec.kind == "dedicated"
         usesCertManager = spec.tls.mode == "cert-manager"
         values = Self.build(spec: spec, size: size)
+        mustacheValues = values.mapValues(Self.printed)
     }
 
     /// The namespace of the stack's Kubernetes objects.
@@ -132,6 +135,17 @@ struct RenderContext {
             values["db_network_cidr"] = spec.database.networkCIDR ?? ""
         }
         return values
+    }
+
+    /// The values `output`'s template sees, or nil when the stack has no such file.
+    func values(for output: StackRenderer.Output) -> [String: Any]? {
+        switch output.condition {
+        case .always: break
+        case .dedicated: guard isDedicated else { return nil }
+        case .certManager: guard usesCertManager else { return nil }
+        }
+        guard case .odooConf(let process, let target) = output.variant else { return values }
+        return values.merging(odooConfValues(process: process, target: target)) { _, new in new }
     }
 
     /// The extra values of one `odoo.conf`: the process (`web` or `cron`) and where it runs.

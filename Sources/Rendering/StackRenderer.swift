@@ -61,26 +61,14 @@ public struct StackRenderer: Sendable {
         return outputs
     }()
 
-    /// Validates `spec`, then renders every output. Throws `RenderError.invalidSpec` with all
-    /// field errors when the spec breaks a rule; nothing is rendered then.
+    /// Validates `spec`, then renders every output and hashes each file. Throws
+    /// `RenderError.invalidSpec` with all field errors when the spec breaks a rule; nothing is
+    /// rendered then.
     public func render(_ spec: StackSpec) throws(RenderError) -> ArtifactRevision {
-        let errors = spec.validate()
-        guard errors.isEmpty, let size = SizeProfile.named(spec.size) else { throw .invalidSpec(errors) }
-        let context = RenderContext(spec: spec, size: size)
         var files: [ArtifactFile] = []
-        for output in Self.outputs {
-            switch output.condition {
-            case .always: break
-            case .dedicated: guard context.isDedicated else { continue }
-            case .certManager: guard context.usesCertManager else { continue }
-            }
-            var values = context.values
-            if case .odooConf(let process, let target) = output.variant {
-                values.merge(context.odooConfValues(process: process, target: target)) { _, new in new }
-            }
-            let text = try templates.template(named: output.template).render(values)
+        for file in try renderFiles(spec) {
             do {
-                files.append(try ArtifactFile(path: output.path, contents: Array(Self.normalized(text).utf8)))
+                files.append(try ArtifactFile(path: file.path, contents: file.contents))
             } catch {
                 throw .artifact(error)
             }
@@ -90,6 +78,32 @@ public struct StackRenderer: Sendable {
         } catch {
             throw .artifact(error)
         }
+    }
+
+    /// One rendered output before it becomes an `ArtifactFile`: no SHA-256 yet.
+    public struct RenderedFile: Sendable, Equatable {
+        public let path: String
+        public let contents: [UInt8]
+    }
+
+    /// `render` without the hashing: validates `spec`, then renders and normalizes every output, in
+    /// the order of `outputs` (not sorted by path).
+    public func renderFiles(_ spec: StackSpec) throws(RenderError) -> [RenderedFile] {
+        let context = try Self.context(for: spec)
+        var files: [RenderedFile] = []
+        for output in Self.outputs {
+            guard let object = context.mustacheObject(for: output) else { continue }
+            let text = try templates.template(named: output.template).render(object)
+            files.append(RenderedFile(path: output.path, contents: Self.normalizedBytes(text)))
+        }
+        return files
+    }
+
+    /// The render context of a spec that passes validation.
+    static func context(for spec: StackSpec) throws(RenderError) -> RenderContext {
+        let errors = spec.validate()
+        guard errors.isEmpty, let size = SizeProfile.named(spec.size) else { throw .invalidSpec(errors) }
+        return RenderContext(spec: spec, size: size)
     }
 
     /// Trailing spaces stripped from every line, runs of blank lines collapsed to one, exactly
@@ -104,6 +118,43 @@ public struct StackRenderer: Sendable {
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `normalized(text)` as UTF-8 bytes. Text that is all ASCII and has no carriage return (what
+    /// the templates and validated values make) is normalized byte by byte, with the same result:
+    /// there every `Character` is one byte, so a line ends at each `\n` and a trailing space or tab
+    /// is one byte. Other text goes through `normalized` (a `\r\n` is one `Character` there).
+    /// Splitting a rendered stack into `Character`s was most of a render's time.
+    static func normalizedBytes(_ text: String) -> [UInt8] {
+        var text = text
+        let bytes = text.withUTF8 { source -> [UInt8]? in
+            guard source.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\r") }) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(source.count + 1)
+            // An empty line is written only once a non-empty line follows it (trailing ones are dropped).
+            var pendingEmptyLine = false
+            var lineStart = 0
+            while lineStart <= source.count {
+                var lineEnd = lineStart
+                while lineEnd < source.count && source[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                var trimmedEnd = lineEnd
+                while trimmedEnd > lineStart && (source[trimmedEnd - 1] == UInt8(ascii: " ") || source[trimmedEnd - 1] == UInt8(ascii: "\t")) {
+                    trimmedEnd -= 1
+                }
+                if trimmedEnd == lineStart {
+                    if !out.isEmpty { pendingEmptyLine = true }
+                } else {
+                    if pendingEmptyLine { out.append(UInt8(ascii: "\n")) }
+                    pendingEmptyLine = false
+                    out.append(contentsOf: source[lineStart..<trimmedEnd])
+                    out.append(UInt8(ascii: "\n"))
+                }
+                lineStart = lineEnd + 1
+            }
+            if out.isEmpty { out.append(UInt8(ascii: "\n")) }
+            return out
+        }
+        return bytes ?? Array(normalized(text).utf8)
     }
 
     /// A short, stable name fragment for a value that may not fit a Kubernetes name.
