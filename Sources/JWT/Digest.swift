@@ -4,15 +4,20 @@ internal import COpenSSL
 public enum Digest {
     /// SHA-256 of `bytes` (32 bytes; empty only if OpenSSL could not run).
     public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        let input = Array(bytes)
+        // Contiguous input (arrays, UTF-8 views of native strings) is hashed in place: copying it
+        // through the generic Sequence interface costs more than the digest itself.
+        if let digest = bytes.withContiguousStorageIfAvailable({ sha256(buffer: $0) }) {
+            return digest
+        }
+        return Array(bytes).withUnsafeBufferPointer { sha256(buffer: $0) }
+    }
+
+    private static func sha256(buffer inputBuffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let status = input.withUnsafeBufferPointer { inputBuffer in
-            output.withUnsafeMutableBufferPointer { outputBuffer in
-                EVP_Digest(
-                    inputBuffer.baseAddress, inputBuffer.count, outputBuffer.baseAddress, &length,
-                    HashFunction.sha256.md, nil)
-            }
+        let status = output.withUnsafeMutableBufferPointer { outputBuffer in
+            EVP_Digest(
+                inputBuffer.baseAddress, inputBuffer.count, outputBuffer.baseAddress, &length, HashFunction.sha256.md, nil)
         }
         // EVP_Digest with SHA-256 fails only when memory is exhausted. The API
         // has no error channel, so failure returns an empty array, which can
