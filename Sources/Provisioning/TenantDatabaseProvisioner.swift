@@ -132,7 +132,7 @@ public struct TenantDatabaseProvisioner: Sendable {
     public func ensureDatabase(_ tenant: TenantDatabase) async throws(TenantDatabaseError) -> Outcome {
         let database = tenant.databaseName
         let role = tenant.roleName
-        let outcome = try await run(.database) { (connection) throws(DatabaseError) -> Outcome in
+        let outcome = try await run(.database, locking: database) { (connection) throws(DatabaseError) -> Outcome in
             let owner = { () throws(DatabaseError) -> String? in
                 try connection.query(
                     "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1",
@@ -174,7 +174,7 @@ public struct TenantDatabaseProvisioner: Sendable {
         let database = tenant.databaseName
         let role = tenant.roleName
         let stackRole = stack.roleName
-        try await run(.access) { (connection) throws(DatabaseError) in
+        try await run(.access, locking: database) { (connection) throws(DatabaseError) in
             let quotedDatabase = try connection.quoteIdentifier(database)
             let quotedRole = try connection.quoteIdentifier(role)
             let quotedStack = try connection.quoteIdentifier(stackRole)
@@ -197,7 +197,7 @@ public struct TenantDatabaseProvisioner: Sendable {
             throw .invalidName(role)
         }
         let step: TenantDatabaseError.Step = role.hasPrefix(StackDatabaseRole.prefix) ? .stackRole : .tenantRole
-        try await run(step) { (connection) throws(DatabaseError) in
+        try await run(step, locking: role) { (connection) throws(DatabaseError) in
             let verifier = try connection.scramVerifier(password: password.text, role: role)
             try connection.simpleQuery("ALTER ROLE \(try connection.quoteIdentifier(role)) PASSWORD \(try connection.quoteLiteral(verifier))")
         }
@@ -210,12 +210,12 @@ public struct TenantDatabaseProvisioner: Sendable {
     public func drop(_ tenant: TenantDatabase, stack: StackDatabaseRole? = nil) async throws(TenantDatabaseError) {
         let database = tenant.databaseName
         let role = tenant.roleName
-        try await run(.dropDatabase) { (connection) throws(DatabaseError) in
+        try await run(.dropDatabase, locking: database) { (connection) throws(DatabaseError) in
             // FORCE terminates the other sessions and drops in one statement, so no session can
             // slip in between.
             try connection.simpleQuery("DROP DATABASE IF EXISTS \(try connection.quoteIdentifier(database)) WITH (FORCE)")
         }
-        try await run(.dropTenantRole) { (connection) throws(DatabaseError) in
+        try await run(.dropTenantRole, locking: role) { (connection) throws(DatabaseError) in
             let quotedRole = try connection.quoteIdentifier(role)
             if let stack {
                 let isMember =
@@ -236,7 +236,7 @@ public struct TenantDatabaseProvisioner: Sendable {
     /// settings go with it). Finding it gone is success.
     public func dropStackRole(_ stack: StackDatabaseRole) async throws(TenantDatabaseError) {
         let role = stack.roleName
-        try await run(.dropStackRole) { (connection) throws(DatabaseError) in
+        try await run(.dropStackRole, locking: role) { (connection) throws(DatabaseError) in
             try connection.simpleQuery("DROP ROLE IF EXISTS \(try connection.quoteIdentifier(role))")
         }
     }
@@ -254,7 +254,7 @@ public struct TenantDatabaseProvisioner: Sendable {
         guard DatabaseObjectName.isValid(name) else {
             throw .invalidName(name)
         }
-        let outcome = try await run(step) { (connection) throws(DatabaseError) -> Outcome in
+        let outcome = try await run(step, locking: name) { (connection) throws(DatabaseError) -> Outcome in
             let quoted = try connection.quoteIdentifier(name)
             if try RoleAttributes.read(name, on: connection) == nil {
                 let verifier = try connection.scramVerifier(password: password.text, role: name)
@@ -275,14 +275,29 @@ public struct TenantDatabaseProvisioner: Sendable {
         return outcome
     }
 
-    /// Runs `body` on the admin connection, turning a database error into a
-    /// ``TenantDatabaseError`` for `step` that keeps only the kind and the SQLSTATE.
+    /// The first key of the advisory locks taken on object names (the second is the name's hash).
+    static let advisoryLockClass: Int32 = 0x5444_4231
+
+    /// Runs `body` on the admin connection holding a session advisory lock on `name`, so two runs
+    /// of the same job (a worker presumed dead and its successor) never change the same role or
+    /// database at once: PostgreSQL fails concurrent `GRANT` / `REVOKE` / `ALTER` of one catalog
+    /// row with "tuple concurrently updated" (XX000). A session lock, because `CREATE DATABASE`
+    /// cannot run in a transaction; a broken connection releases it with the session.
+    ///
+    /// A database error becomes a ``TenantDatabaseError`` for `step` that keeps only the kind and
+    /// the SQLSTATE.
     private func run<T: Sendable>(
         _ step: TenantDatabaseError.Step,
+        locking name: String,
         _ body: @escaping @Sendable (PostgresConnection) throws(DatabaseError) -> T
     ) async throws(TenantDatabaseError) -> T {
         do {
-            return try await pool.withConnection { connection in try body(connection) }
+            return try await pool.withConnection { connection in
+                let key: [(any PostgresBindable)?] = [Self.advisoryLockClass, name]
+                try connection.query("SELECT pg_advisory_lock($1, hashtext($2))", key)
+                defer { _ = try? connection.query("SELECT pg_advisory_unlock($1, hashtext($2))", key) }
+                return try body(connection)
+            }
         } catch let error as DatabaseError {
             let converted = TenantDatabaseError(step: step, error)
             var metadata: Logger.Metadata = ["db.step": "\(step.rawValue)", "db.error": "\(error.kind)"]
