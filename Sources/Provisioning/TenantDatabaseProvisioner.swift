@@ -2,8 +2,9 @@ public import Logging
 public import Postgres
 
 /// Creates and drops shared tenants' roles and databases on a region's shared PostgreSQL server,
-/// through an admin role (the region's `shared_postgres_url`: a superuser, or a role with
-/// `CREATEROLE` and `CREATEDB`).
+/// through an admin role (the region's `shared_postgres_url`): a superuser, or, on a managed
+/// server, a role with `CREATEROLE` and `CREATEDB` (it makes itself a member of each tenant role
+/// it gives a database to) and `pg_signal_backend` (to end the stack's sessions when dropping).
 ///
 /// Every step checks, then creates, and tolerates "already exists" from a concurrent run, so a job
 /// killed between any two steps completes when it runs again; a step that finds its object as
@@ -143,6 +144,7 @@ public struct TenantDatabaseProvisioner: Sendable {
             let quotedRole = try connection.quoteIdentifier(role)
             var created = false
             if try owner() == nil {
+                try Self.becomeMember(of: role, on: connection)
                 do throws(DatabaseError) {
                     // Not in a transaction block: CREATE DATABASE refuses to run in one.
                     try connection.simpleQuery(
@@ -159,6 +161,7 @@ public struct TenantDatabaseProvisioner: Sendable {
             guard try owner() != role else {
                 return .unchanged
             }
+            try Self.becomeMember(of: role, on: connection)
             try connection.simpleQuery("ALTER DATABASE \(quotedDatabase) OWNER TO \(quotedRole)")
             return .updated
         }
@@ -211,6 +214,13 @@ public struct TenantDatabaseProvisioner: Sendable {
         let database = tenant.databaseName
         let role = tenant.roleName
         try await run(.dropDatabase, locking: database) { (connection) throws(DatabaseError) in
+            let exists = try connection.query(
+                "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1",
+                [database]
+            ).first?.decode(String.self, "owner")
+            if let owner = exists {
+                try Self.becomeMember(of: owner, on: connection)
+            }
             // FORCE terminates the other sessions and drops in one statement, so no session can
             // slip in between.
             try connection.simpleQuery("DROP DATABASE IF EXISTS \(try connection.quoteIdentifier(database)) WITH (FORCE)")
@@ -242,6 +252,20 @@ public struct TenantDatabaseProvisioner: Sendable {
     }
 
     // MARK: - Steps
+
+    /// Makes the admin role a member of `role` unless it is a superuser or a member already:
+    /// PostgreSQL lets a role create, give away or drop a database only for an owner it is a
+    /// member of. A `CREATEROLE` admin may grant itself the roles it created.
+    static func becomeMember(of role: String, on connection: PostgresConnection) throws(DatabaseError) {
+        let rows = try connection.query(
+            "SELECT rolsuper OR pg_has_role(current_user, $1, 'MEMBER') AS member FROM pg_roles WHERE rolname = current_user",
+            [role]
+        )
+        guard try rows.first?.decode(Bool.self, "member") != true else {
+            return
+        }
+        try connection.simpleQuery("GRANT \(try connection.quoteIdentifier(role)) TO CURRENT_USER")
+    }
 
     /// Creates `name` with `attributes` and `password` when missing; corrects the attributes of an
     /// existing role, keeping its password.

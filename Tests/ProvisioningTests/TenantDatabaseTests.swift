@@ -387,6 +387,52 @@ import Testing
         }
     }
 
+    /// A managed server gives no superuser: an admin with `CREATEROLE`, `CREATEDB` and
+    /// `pg_signal_backend` provisions, and drops while the stack's sessions are open.
+    @Test func nonSuperuserAdminProvisionsAndDrops() async throws {
+        let tenant = TenantDatabase.generate()
+        let stack = StackDatabaseRole.generate()
+        let admin = StackDatabaseRole.generate()
+        try await Self.withProvisioner(tenants: [tenant], stacks: [stack, admin]) { _, pool in
+            let adminPassword = DatabasePassword.generate()
+            try await pool.withConnection { connection in
+                let quoted = try connection.quoteIdentifier(admin.roleName)
+                let verifier = try connection.scramVerifier(password: adminPassword.text, role: admin.roleName)
+                try connection.simpleQuery(
+                    "CREATE ROLE \(quoted) LOGIN CREATEROLE CREATEDB PASSWORD \(try connection.quoteLiteral(verifier)); "
+                        + "GRANT pg_signal_backend TO \(quoted)"
+                )
+            }
+            let adminURL = try PostgresConnectionString.replacing(
+                try TestDatabase.baseConnectionString(),
+                with: ["user": admin.roleName, "password": adminPassword.text]
+            )
+            let password = DatabasePassword.generate()
+            let stackPassword = DatabasePassword.generate()
+            try await TenantDatabaseProvisioner.withAdmin(connectionString: adminURL, logger: Self.logger) { provisioner in
+                try await provisioner.provision(tenant, password: password, connectionLimit: 5, stack: stack, stackPassword: stackPassword)
+                try await provisioner.provision(tenant, password: password, connectionLimit: 5, stack: stack, stackPassword: stackPassword)
+                #expect(try await Self.whoAmI(user: tenant.roleName, password: password, database: tenant.databaseName).current == tenant.roleName)
+                try await Self.asRole(stack.roleName, password: stackPassword, database: tenant.databaseName) { stackPool in
+                    try await stackPool.query("SELECT 1")
+                    try await provisioner.drop(tenant, stack: stack)
+                }
+                try await provisioner.dropStackRole(stack)
+            }
+            let remaining = try #require(
+                try await pool.query(
+                    """
+                    SELECT (SELECT count(*) FROM pg_database WHERE datname = $1) AS databases,
+                        (SELECT count(*) FROM pg_roles WHERE rolname IN ($2, $3)) AS roles
+                    """,
+                    [tenant.databaseName, tenant.roleName, stack.roleName]
+                ).first
+            )
+            #expect(try remaining.decode(Int.self, "databases") == 0)
+            #expect(try remaining.decode(Int.self, "roles") == 0)
+        }
+    }
+
     // MARK: - Names
 
     @Test func namesAreRandomValidAndNeverReusedForTheSameSlug() async throws {
