@@ -97,7 +97,16 @@ let package = Package(
         ),
         .target(
             name: "Provisioning",
-            dependencies: ["Artifacts", "Catalog", "GitOps", "JWT", "Jobs", "Rendering"],
+            dependencies: [
+                "Artifacts",
+                "Catalog",
+                "GitOps",
+                "JWT",
+                "Jobs",
+                "Postgres",
+                "Rendering",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

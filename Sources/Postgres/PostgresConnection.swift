@@ -225,6 +225,17 @@ public final class PostgresConnection: Sendable {
         return rows(from: checked)
     }
 
+    /// Runs `body` with the open libpq handle while the connection is locked (for the helpers in
+    /// other files of this module, e.g. quoting); throws `.connectionLost` once closed.
+    func withHandle<R>(_ body: (OpaquePointer) throws(DatabaseError) -> R) throws(DatabaseError) -> R {
+        try state.withLock { (state: inout State) throws(DatabaseError) -> R in
+            guard let handle = state.handle else {
+                throw DatabaseError(kind: .connectionLost, serverMessage: "connection is closed")
+            }
+            return try body(handle)
+        }
+    }
+
     // MARK: - Pipelined queries
 
     /// What ``sendPipelined(_:texts:poller:completion:)`` did.
