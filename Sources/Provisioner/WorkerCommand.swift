@@ -28,22 +28,22 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at the same time by this process (PROVISIONER_WORKER_CONCURRENCY; default 4).")
     var concurrency: Int?
 
-    @Option(help: "Most jobs taken by one claim (default 100).")
+    @Option(help: "Most jobs taken by one claim.")
     var claimBatch: Int = 100
 
-    @Option(help: "Seconds a claimed job stays held without a heartbeat (default 30).")
+    @Option(help: "Seconds a claimed job stays held without a heartbeat.")
     var lease: Int = 30
 
-    @Option(help: "Seconds between polls for due jobs when no notification came (default 2).")
+    @Option(help: "Seconds between polls for due jobs when no notification came.")
     var pollInterval: Double = 2
 
-    @Option(help: "Seconds between rescues of expired leases (default 5).")
+    @Option(help: "Seconds between rescues of expired leases.")
     var rescueInterval: Double = 5
 
-    @Option(help: "Seconds running jobs get to finish at shutdown before they are handed back (default 25).")
+    @Option(help: "Seconds running jobs get to finish at shutdown before they are handed back.")
     var gracePeriod: Int = 25
 
-    @Option(help: "Seconds before the first retry of a failed job; doubles per attempt, with jitter, up to an hour (default 5).")
+    @Option(help: "Seconds before the first retry of a failed job; doubles per attempt, with jitter, up to an hour.")
     var retryBase: Double = 5
 
     @Option(help: "Seconds finished jobs are kept before pruning; 0 keeps them (PROVISIONER_JOB_RETENTION; default 604800).")
