@@ -293,7 +293,9 @@ struct QueryWithoutHopTests {
                 try? await Task.sleep(for: PostgresPool.pipelineStallLimit * 3)
                 group.addTask {
                     do {
-                        let row = try await pool.query(Self.sleepAndEcho, [1.0, value]).first
+                        // Long enough that all five are queued before the first finishes on a loaded
+                        // machine, and under the 5 s statement timeout.
+                        let row = try await pool.query(Self.sleepAndEcho, [3.0, value]).first
                         let label = try row?.decode(Int.self, "n") == value ? "right" : "wrong"
                         outcomes.withLock { $0.append(label) }
                     } catch let error as DatabaseError {
