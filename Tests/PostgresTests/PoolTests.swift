@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Postgres
 import TestSupport
@@ -157,27 +158,30 @@ struct PoolTests {
             ),
             logger: logger
         )
+        // The running work holds its connection until the test lets it go, however slow the machine.
+        let release = DispatchSemaphore(value: 0)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let value = try await pool.withConnection { connection in
-                    try connection.simpleQuery("SELECT pg_sleep(0.5)")
+                    release.wait()
+                    try connection.simpleQuery("SELECT 1")
                     return 7
                 }
                 #expect(value == 7)
             }
-            while pool.statistics.inUse == 0 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            #expect(await eventually { pool.statistics.inUse == 1 })
             group.addTask {
                 let error = await #expect(throws: DatabaseError.self) {
                     try await pool.query("SELECT 1")
                 }
                 #expect(error?.kind == .closed)
             }
-            while pool.statistics.waiting == 0 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            await pool.close()
+            #expect(await eventually { pool.statistics.waiting == 1 })
+            let closing = Task { await pool.close() }
+            // Close fails the waiter at once, while the running work still holds its connection.
+            #expect(await eventually { pool.statistics.waiting == 0 })
+            release.signal()
+            await closing.value
             try await group.waitForAll()
         }
         #expect(pool.statistics.open == 0)

@@ -14,18 +14,6 @@ struct QueryWithoutHopTests {
 
     static let sleepAndEcho = "SELECT pg_sleep($1::float8) AS slept, $2::int AS n"
 
-    /// Polls `condition` until it holds; false after `timeout` (so a lost race fails, never hangs).
-    static func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                return false
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
-    }
-
     /// Prepares `sql` on every connection of the pool: `size` overlapping calls take one each.
     static func prepareEverywhere(_ pool: PostgresPool, size: Int) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -160,7 +148,7 @@ struct QueryWithoutHopTests {
                 _ = try await pool.query(Self.sleepAndEcho, [3.0, 0])
                 slowDone.withLock { $0 = true }
             }()
-            let started = await Self.eventually { pool.statistics.inUse >= 1 }
+            let started = await eventually { pool.statistics.inUse >= 1 }
             #expect(started)
             try await Task.sleep(for: PostgresPool.pipelineStallLimit * 3)
             // The slow query's pipeline has stalled: these go elsewhere and finish first.
@@ -235,7 +223,7 @@ struct QueryWithoutHopTests {
                     outcomes.withLock { $0.append(label) }
                 }
             }
-            let leased = await Self.eventually { pool.statistics.inUse == 2 }
+            let leased = await eventually { pool.statistics.inUse == 2 }
             #expect(leased)
             for value in 2..<12 {
                 group.addTask {
@@ -250,7 +238,7 @@ struct QueryWithoutHopTests {
                     }
                 }
             }
-            let busy = await Self.eventually { pool.statistics.inUse == 2 && pool.statistics.waiting == 10 }
+            let busy = await eventually { pool.statistics.inUse == 2 && pool.statistics.waiting == 10 }
             #expect(busy)
             group.cancelAll()
             release.signal()
@@ -288,7 +276,7 @@ struct QueryWithoutHopTests {
                 // Spaced out so that each finds the pipeline of the first stalled (its query sleeps)
                 // and asks for a connection: the first pipelines, the second leases the other
                 // connection, the rest wait.
-                let started = await Self.eventually { pool.statistics.inUse == min(value, 2) }
+                let started = await eventually { pool.statistics.inUse == min(value, 2) }
                 #expect(started)
                 try? await Task.sleep(for: PostgresPool.pipelineStallLimit * 3)
                 group.addTask {
@@ -305,7 +293,7 @@ struct QueryWithoutHopTests {
                     }
                 }
             }
-            let busy = await Self.eventually { pool.statistics.inUse == 2 && pool.statistics.waiting == 3 }
+            let busy = await eventually { pool.statistics.inUse == 2 && pool.statistics.waiting == 3 }
             #expect(busy)
             await pool.close()
             // Close returns once the queries in flight have finished and their connections are closed.
