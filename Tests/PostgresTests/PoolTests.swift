@@ -89,9 +89,7 @@ struct PoolTests {
             group.addTask {
                 try await pool.withConnection { try $0.simpleQuery("SELECT pg_sleep(3)") }
             }
-            while pool.statistics.inUse == 0 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            #expect(await eventually { pool.statistics.inUse == 1 })
             let started = ContinuousClock.now
             let error = await #expect(throws: DatabaseError.self) {
                 try await pool.query("SELECT 1")
