@@ -269,18 +269,16 @@ public struct TenantStore: Sendable {
     /// The organization's plan limits and what its live tenants use of them.
     public func usage(organization: String) async throws -> OrganizationUsage {
         try await pool.transaction(isolation: .repeatableRead) { connection in
-            let row = try CatalogSQL.single(
-                connection.query(
-                    """
-                    SELECT o.id::text AS organization_id, \(PlanStore.columns)
-                    FROM organizations o JOIN plans ON plans.id = o.plan_id
-                    WHERE o.slug = $1
-                    """,
-                    [organization]
+            let organizationID = try BrandStore.organizationID(organization, connection, lock: false)
+            let plan = try PlanStore.decode(
+                CatalogSQL.single(
+                    connection.query(
+                        "SELECT \(PlanStore.columns) FROM plans WHERE id = (SELECT plan_id FROM organizations WHERE id = $1::uuid)",
+                        [organizationID]
+                    )
                 )
             )
-            let plan = try PlanStore.decode(row)
-            let quota = try TenantQuota.current(organizationID: try row.decode(String.self, "organization_id"), connection)
+            let quota = try TenantQuota.current(organizationID: organizationID, connection)
             return OrganizationUsage(
                 organization: organization, plan: plan.slug, quotas: quota.usage(of: plan),
                 allowedPlacements: plan.allowedPlacements, allowedSizes: plan.allowedSizes,
