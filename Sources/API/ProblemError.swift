@@ -101,6 +101,18 @@ public struct ProblemError: Error, Sendable {
             )
         case .invalid(let errors):
             .validation(errors)
+        case .quotaExceeded(let quota, let limit, let used):
+            ProblemError(
+                .conflict, code: "quota_exceeded",
+                detail: "the plan's \(quota) is \(limit) and \(used) is in use"
+            )
+        case .notAllowedByPlan(let quota, let allowed, let requested):
+            ProblemError(
+                .conflict, code: "quota_exceeded",
+                detail: "the plan's \(quota) does not include '\(requested)' (allowed: \(allowed.joined(separator: ", ")))"
+            )
+        case .domainTaken(let domain):
+            ProblemError(.conflict, code: "domain_taken", detail: "the domain '\(domain)' is already in use")
         }
     }
 }

@@ -60,3 +60,37 @@ extension PartnerToken {
         ]
     }
 }
+
+extension Tenant {
+    /// What a caller set and what the catalog assigned; the database name is not a secret.
+    var auditFields: [String: JSONValue] {
+        [
+            "id": .string(id.uuidString.lowercased()),
+            "brand": .string(brand),
+            "environment": .string(environment.rawValue),
+            "region": .string(region),
+            "placement": .string(placement.rawValue),
+            "size": .string(size),
+            "odoo_version": .string(odooVersion),
+            "custom_domains": .array(customDomains.map(JSONValue.string)),
+            "hostnames": .array(hostnames.map(JSONValue.string)),
+            "status": .string(status.rawValue),
+            "stack": stack.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "database": .string(database),
+            "last_job": lastJob.map { .string($0.uuidString.lowercased()) } ?? .null,
+        ]
+    }
+}
+
+extension Stack {
+    var auditFields: [String: JSONValue] {
+        [
+            "name": .string(name),
+            "region": .string(region),
+            "kind": .string(kind.rawValue),
+            "odoo_version": .string(odooVersion),
+            "organization": organization.map(JSONValue.string) ?? .null,
+            "tenant": tenant.map(JSONValue.string) ?? .null,
+        ]
+    }
+}

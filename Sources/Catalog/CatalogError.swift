@@ -10,6 +10,14 @@ public enum CatalogError: Error, Sendable, Equatable {
     case preconditionFailed
     /// A well-formed request that breaks a rule: field-level messages.
     case invalid([FieldError])
+    /// The change would take the organization past a numeric quota of its plan (`max_tenants`,
+    /// `max_cpu_millicores`, ...): the quota's name, its limit and the current use.
+    case quotaExceeded(quota: String, limit: Int, used: Int)
+    /// The plan does not allow the requested value: the quota (`allowed_placements`,
+    /// `allowed_sizes`, `allowed_regions`), what it allows, and what was requested.
+    case notAllowedByPlan(quota: String, allowed: [String], requested: String)
+    /// A hostname is already used by a tenant (of any organization).
+    case domainTaken(String)
 }
 
 /// One field-level problem of a request that breaks a rule.

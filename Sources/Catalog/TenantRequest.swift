@@ -1,0 +1,63 @@
+public import Foundation
+
+/// What a caller asks for when creating a tenant; the store validates it, checks the plan and
+/// places the tenant.
+public struct TenantRequest: Sendable, Equatable {
+    /// The organization's slug.
+    public var organization: String
+    public var slug: String
+    /// The brand's slug (of the same organization).
+    public var brand: String
+    public var environment: Tenant.Environment
+    /// The region's slug; `nil` takes the brand's default region.
+    public var region: String?
+    public var placement: Tenant.Placement
+    public var size: String
+    public var odooVersion: String
+    public var customDomains: [String]
+    /// The provisioning job enqueued with the create, recorded as `last_job`.
+    public var job: UUID?
+
+    /// Most custom domains one tenant may carry.
+    public static let maximumCustomDomains = 20
+
+    public init(
+        organization: String, slug: String, brand: String, environment: Tenant.Environment, region: String? = nil,
+        placement: Tenant.Placement, size: String, odooVersion: String, customDomains: [String] = [], job: UUID? = nil
+    ) {
+        self.organization = organization
+        self.slug = slug
+        self.brand = brand
+        self.environment = environment
+        self.region = region
+        self.placement = placement
+        self.size = size
+        self.odooVersion = odooVersion
+        self.customDomains = customDomains
+        self.job = job
+    }
+
+    /// Rules of the request on its own (before the catalog is read).
+    public func fieldErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        if !NamePattern.isSlug(slug) {
+            errors.append(FieldError(field: "slug", message: "must match ^[a-z][a-z0-9-]{1,38}[a-z0-9]$"))
+        }
+        if TenantSize.named(size) == nil {
+            errors.append(FieldError(field: "size", message: "must be one of \(TenantSize.all.map(\.name).joined(separator: ", "))"))
+        }
+        if !Tenant.odooVersions.contains(odooVersion) {
+            errors.append(FieldError(field: "odoo_version", message: "must be one of \(Tenant.odooVersions.joined(separator: ", "))"))
+        }
+        if customDomains.count > Self.maximumCustomDomains {
+            errors.append(FieldError(field: "custom_domains", message: "at most \(Self.maximumCustomDomains) domains"))
+        }
+        for domain in customDomains where !NamePattern.isDomainName(domain) {
+            errors.append(FieldError(field: "custom_domains", message: "'\(domain)' is not a lowercase DNS name"))
+        }
+        if Set(customDomains).count != customDomains.count {
+            errors.append(FieldError(field: "custom_domains", message: "a domain appears more than once"))
+        }
+        return errors
+    }
+}
