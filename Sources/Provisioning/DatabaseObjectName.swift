@@ -1,4 +1,4 @@
-public import JWT
+import Catalog
 
 /// Names of the roles and databases Provisioner creates on a shared PostgreSQL server: a prefix
 /// and a short random id (`t_k3v9q2mx7a4d`), never derived from slugs, so two tenants with the
@@ -8,22 +8,17 @@ public import JWT
 /// beyond which it silently truncates), lower case so it needs no quoting to be typed in `psql`,
 /// and still always quoted by the code that sends it.
 public enum DatabaseObjectName {
-    /// Characters of a generated id: lowercase RFC 4648 base32 (no 0, 1, 8, 9: no look-alikes).
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
-
-    /// Length of a generated id: 12 base32 characters carry 60 random bits, so the chance of two
-    /// ids colliding among a million is below one in a million; the catalog's unique names catch
-    /// the rest.
-    public static let idLength = 12
+    /// Length of a generated id (``TenantDatabaseName/idLength`` of the catalog, which generates
+    /// them): 60 random bits, so the chance of two ids colliding among a million is below one in a
+    /// million; the catalog's unique names catch the rest.
+    public static let idLength = TenantDatabaseName.idLength
 
     /// Longest id a name accepts (so that a prefixed name stays far below 63 bytes).
     public static let maximumIDLength = 32
 
-    /// A new random id: `idLength` characters of ``alphabet`` from OpenSSL's DRBG (256 is a
-    /// multiple of 32, so every character is equally likely).
+    /// A new random id, from the catalog's one generator (``TenantDatabaseName/randomID()``).
     public static func randomID() -> String {
-        let bytes = SecureRandom.bytes(idLength)
-        return String(decoding: bytes.map { alphabet[Int($0 % 32)] }, as: UTF8.self)
+        TenantDatabaseName.randomID()
     }
 
     /// Whether `id` can follow a prefix: 1 to ``maximumIDLength`` characters of `a-z` and `0-9`.
