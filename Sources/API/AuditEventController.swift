@@ -34,36 +34,25 @@ struct AuditEventController {
 
     /// Reads the filters and the page; every bad value is a 422 field error.
     static func query(_ request: Request) throws -> AuditQuery {
-        let parameters = request.uri.queryParameters
-        var errors: [FieldError] = []
+        var reader = QueryParameterReader(request)
         var query = AuditQuery()
-        /// The parsed value of the parameter `name`, nil when absent; a field error when `parse` refuses it.
-        func read<Value>(_ name: String, _ rule: String, _ parse: (String) -> Value?) -> Value? {
-            guard let raw = parameters[name[...]].map(String.init) else { return nil }
-            guard let value = parse(raw) else {
-                errors.append(FieldError(field: name, message: rule))
-                return nil
-            }
-            return value
-        }
-
-        if let limit = read("limit", "must be an integer from 1 to 200", { Int($0).flatMap { (1...200).contains($0) ? $0 : nil } }) {
+        if let limit = reader.limit() {
             query.limit = limit
         }
-        query.before = read("cursor", "is not a cursor this API gave", decodeCursor)
-        query.organization = read("org", RegionController.slugRule) { NamePattern.isSlug($0) ? $0 : nil }
-        query.actor = read("actor", "must be a subject of 1 to 255 characters without control characters") {
+        query.before = reader.cursor(decodeCursor)
+        query.organization = reader.read("org", RegionController.slugRule) { NamePattern.isSlug($0) ? $0 : nil }
+        query.actor = reader.read("actor", "must be a subject of 1 to 255 characters without control characters") {
             isFilterText($0) ? $0 : nil
         }
-        query.action = read("action", "must be an action such as brand.update") {
+        query.action = reader.read("action", "must be an action such as brand.update") {
             isToken($0, allowingDots: true) ? $0 : nil
         }
-        if let target = read("target", "must be TYPE or TYPE:ID, such as brand:acme-outlet", parseTarget) {
+        if let target = reader.read("target", "must be TYPE or TYPE:ID, such as brand:acme-outlet", parseTarget) {
             query.targetType = target.type
             query.targetID = target.id
         }
-        query.since = read("since", "must be an RFC 3339 timestamp", parseTimestamp)
-        guard errors.isEmpty else { throw ProblemError.validation(errors) }
+        query.since = reader.read("since", "must be an RFC 3339 timestamp", parseTimestamp)
+        try reader.finish()
         return query
     }
 

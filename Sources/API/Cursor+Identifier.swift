@@ -16,25 +16,10 @@ extension Cursor {
 
     /// Reads `limit` (1...200, default 50) and an id `cursor`; bad values are 422.
     static func identifierPageRequest(_ request: Request) throws -> (after: UUID?, limit: Int) {
-        var errors: [FieldError] = []
-        var limit = 50
-        var after: UUID?
-        let query = request.uri.queryParameters
-        if let text = query["limit"] {
-            if let value = Int(text), (1...200).contains(value) {
-                limit = value
-            } else {
-                errors.append(FieldError(field: "limit", message: "must be an integer from 1 to 200"))
-            }
-        }
-        if let cursor = query["cursor"] {
-            if let id = decodeID(String(cursor)) {
-                after = id
-            } else {
-                errors.append(FieldError(field: "cursor", message: "is not a cursor this API gave"))
-            }
-        }
-        guard errors.isEmpty else { throw ProblemError.validation(errors) }
+        var reader = QueryParameterReader(request)
+        let limit = reader.limit() ?? 50
+        let after = reader.cursor(decodeID)
+        try reader.finish()
         return (after, limit)
     }
 }

@@ -17,24 +17,13 @@ enum Cursor {
 
     /// Reads `limit` (1...200, default 50) and `cursor`; bad values are 422.
     static func pageRequest(_ request: Request) throws -> PageRequest {
-        var errors: [FieldError] = []
+        var reader = QueryParameterReader(request)
         var page = PageRequest()
-        let query = request.uri.queryParameters
-        if let limit = query["limit"] {
-            if let value = Int(limit), (1...200).contains(value) {
-                page.limit = value
-            } else {
-                errors.append(FieldError(field: "limit", message: "must be an integer from 1 to 200"))
-            }
+        if let limit = reader.limit() {
+            page.limit = limit
         }
-        if let cursor = query["cursor"] {
-            if let after = decode(String(cursor)) {
-                page.after = after
-            } else {
-                errors.append(FieldError(field: "cursor", message: "is not a cursor this API gave"))
-            }
-        }
-        guard errors.isEmpty else { throw ProblemError.validation(errors) }
+        page.after = reader.cursor(decode)
+        try reader.finish()
         return page
     }
 }

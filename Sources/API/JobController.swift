@@ -114,29 +114,18 @@ struct JobController {
 
     /// Reads the filters and the page; every bad value is a 422 field error.
     static func query(_ request: Request, organization: String) throws -> JobListQuery {
-        let parameters = request.uri.queryParameters
-        var errors: [FieldError] = []
+        var reader = QueryParameterReader(request)
         var query = JobListQuery(organization: organization)
-        /// The parsed value of the parameter `name`, nil when absent; a field error when `parse` refuses it.
-        func read<Value>(_ name: String, _ rule: String, _ parse: (String) -> Value?) -> Value? {
-            guard let raw = parameters[name[...]].map(String.init) else { return nil }
-            guard let value = parse(raw) else {
-                errors.append(FieldError(field: name, message: rule))
-                return nil
-            }
-            return value
-        }
-
-        if let limit = read("limit", "must be an integer from 1 to 200", { Int($0).flatMap { (1...200).contains($0) ? $0 : nil } }) {
+        if let limit = reader.limit() {
             query.limit = limit
         }
-        query.after = read("cursor", "is not a cursor this API gave", Cursor.decodeJobPosition)
-        query.state = read("state", "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))") {
+        query.after = reader.cursor(Cursor.decodeJobPosition)
+        query.state = reader.read("state", "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))") {
             JobState(rawValue: $0)
         }
-        query.kind = read("kind", "must be a job kind such as tenant.provision") { isKind($0) ? $0 : nil }
-        query.tenant = read("tenant", RegionController.slugRule) { NamePattern.isSlug($0) ? $0 : nil }
-        guard errors.isEmpty else { throw ProblemError.validation(errors) }
+        query.kind = reader.read("kind", "must be a job kind such as tenant.provision") { isKind($0) ? $0 : nil }
+        query.tenant = reader.read("tenant", RegionController.slugRule) { NamePattern.isSlug($0) ? $0 : nil }
+        try reader.finish()
         return query
     }
 
