@@ -39,6 +39,7 @@ public enum TestDatabase {
     public static func withSchema<T>(
         migrate: Bool = true,
         poolSize: Int = 4,
+        acquireTimeout: Duration = .seconds(5),
         _ body: (PostgresPool, String) async throws -> T
     ) async throws -> T {
         let base = try baseConnectionString()
@@ -48,7 +49,9 @@ public enum TestDatabase {
         try await administer(base, logger: logger, "CREATE SCHEMA \(schema)")
         let connectionString = appendingSearchPath(schema, to: base)
         let pool = PostgresPool(
-            configuration: PostgresConfiguration(connectionString: connectionString, poolSize: poolSize),
+            configuration: PostgresConfiguration(
+                connectionString: connectionString, poolSize: poolSize, acquireTimeout: acquireTimeout
+            ),
             logger: logger
         )
         let result: Result<T, any Error>

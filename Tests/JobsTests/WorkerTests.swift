@@ -59,9 +59,10 @@ import Testing
         }
     }
 
-    /// Waits (10 s at most) until `condition` on the jobs table holds.
+    /// Waits (30 s at most: the whole suite runs in parallel on 2 cores) until `condition` on the
+    /// jobs table holds.
     static func waitFor(_ pool: PostgresPool, _ condition: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let rows = try await pool.query("SELECT (\(condition)) AS holds")
             if try #require(rows.first).decode(Bool.self, "holds") {
