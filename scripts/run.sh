@@ -47,6 +47,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "${PROVISIONER_LISTEN:-127.0.0.1:8080}"
+# Region `local`: shared tenants' databases go to this same cluster.
+"$BIN" dev-region >/dev/null
 
 rel_bin="${BIN#"$ROOT"/}"
 cat <<BANNER

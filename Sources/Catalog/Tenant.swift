@@ -70,6 +70,11 @@ public struct Tenant: Sendable, Equatable {
     /// The generated database (and role) name, `t_<id>`.
     public var database: String
     public var lastJob: UUID?
+    /// The error of the job that left the tenant `failed`; `nil` otherwise.
+    public var error: String?
+    /// Whether the caller asked for the tenant to be suspended (its status follows when the
+    /// suspend job has run).
+    public var suspended: Bool
     public var version: Int64
     public var createdAt: Date
     public var updatedAt: Date
@@ -79,8 +84,8 @@ public struct Tenant: Sendable, Equatable {
     public init(
         id: UUID, organization: String, slug: String, brand: String, environment: Environment, region: String,
         placement: Placement, size: String, odooVersion: String, customDomains: [String], hostnames: [String],
-        status: Status, stack: UUID?, database: String, lastJob: UUID?, version: Int64, createdAt: Date,
-        updatedAt: Date, deletedAt: Date?
+        status: Status, stack: UUID?, database: String, lastJob: UUID?, error: String? = nil, suspended: Bool = false,
+        version: Int64, createdAt: Date, updatedAt: Date, deletedAt: Date?
     ) {
         self.id = id
         self.organization = organization
@@ -97,6 +102,8 @@ public struct Tenant: Sendable, Equatable {
         self.stack = stack
         self.database = database
         self.lastJob = lastJob
+        self.error = error
+        self.suspended = suspended
         self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -59,7 +59,7 @@ public struct JobQueue: Sendable {
         var elements: [JSONValue] = []
         for request in requests {
             try request.validate()
-            let id = TimeOrderedID.make()
+            let id = request.id ?? TimeOrderedID.make()
             ids.append(id)
             elements.append(json(request, id: id))
         }

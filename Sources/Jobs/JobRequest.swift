@@ -21,6 +21,9 @@ public struct JobRequest: Sendable, Equatable {
     /// The actor who asked for the work.
     public var createdBy: String?
     public var requestID: String?
+    /// The job's id when the caller chose it (e.g. to record it as a tenant's `last_job` in the same
+    /// transaction); `nil`: a new time-ordered id.
+    public var id: UUID?
 
     public init(
         kind: String, payload: JSONValue = [:], queue: String = "default", priority: Int16 = 0, runAt: Date? = nil,

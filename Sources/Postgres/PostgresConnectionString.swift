@@ -15,6 +15,11 @@ public enum PostgresConnectionString {
         return merged.map { "\($0.keyword)=\(quote($0.value))" }.joined(separator: " ")
     }
 
+    /// The value the string sets for `keyword` (e.g. `host`, `port`), or `nil`.
+    public static func value(of keyword: String, in connectionString: String) throws(DatabaseError) -> String? {
+        try parse(connectionString).first { $0.keyword == keyword }?.value
+    }
+
     /// The settings the string sets, in libpq's order of keywords.
     static func parse(_ connectionString: String) throws(DatabaseError) -> [(keyword: String, value: String)] {
         guard !connectionString.utf8.contains(0) else {

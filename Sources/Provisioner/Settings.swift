@@ -29,6 +29,8 @@ struct Settings: Sendable {
     var maxBodyBytes: Int
     /// Authentication failures written to the audit trail per minute by one process.
     var authenticationFailureAuditsPerMinute: Int
+    /// Seconds a deleted tenant's database is kept before it is dropped (`PROVISIONER_DELETE_GRACE`).
+    var deleteGrace: Int
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -93,7 +95,8 @@ struct Settings: Sendable {
             ),
             authenticationFailureAuditsPerMinute: try integer(
                 "PROVISIONER_AUDIT_AUTH_FAILURES_PER_MINUTE", default: 10, range: 0...10_000
-            )
+            ),
+            deleteGrace: try integer("PROVISIONER_DELETE_GRACE", default: 604_800, range: 0...315_360_000)
         )
     }
 

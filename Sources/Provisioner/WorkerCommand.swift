@@ -94,12 +94,34 @@ struct WorkerCommand: AsyncParsableCommand {
         )
         let migrator = Migrator(pool: pool, directory: settings.migrationsDirectory, logger: logger)
         try await ServeCommand.requireCurrentSchema(migrator)
+        let renderer = StackRenderer(templates: templates)
+        let repository = GitOpsRepository(path: settings.gitopsRepository, remote: settings.gitopsRemote)
         var handlers: [String: any JobHandler] = [
-            StackRenderJob.kind: StackRenderJob(
-                renderer: StackRenderer(templates: templates),
-                repository: GitOpsRepository(path: settings.gitopsRepository, remote: settings.gitopsRemote)
-            )
+            StackRenderJob.kind: StackRenderJob(renderer: renderer, repository: repository)
         ]
+        var regionServers: RegionDatabaseServers?
+        let masterKeyFile = settings.resolvedMasterKeyFile()
+        if FileManager.default.fileExists(atPath: masterKeyFile.path) {
+            let secrets = try MasterKey.load(from: masterKeyFile)
+            let servers = RegionDatabaseServers(secrets: secrets, logger: logger)
+            regionServers = servers
+            var defaults = StackDefaults()
+            if let remote = settings.gitopsRemote, remote.hasPrefix("https://"), !remote.contains("@") {
+                defaults.gitopsRepoURL = remote
+            }
+            let publisher = StackPublisher(renderer: renderer, repository: repository, builder: StackSpecBuilder(defaults: defaults))
+            let tenantJobs = TenantLifecycleJob(
+                publisher: publisher, servers: servers, secrets: secrets, deleteGrace: TimeInterval(settings.deleteGrace)
+            )
+            handlers.merge(tenantJobs.handlers()) { first, _ in first }
+        } else {
+            // Tenant jobs need the master key (sealed passwords and server URLs): without it this
+            // worker leaves them to workers that have it.
+            logger.error(
+                "no master key: this worker runs no tenant jobs",
+                metadata: ["master_key_file": "\(masterKeyFile.path)"]
+            )
+        }
         if diagnostics {
             try await DiagnosticJobs.prepare(pool)
             handlers.merge(DiagnosticJobs.handlers(pool: pool)) { first, _ in first }
@@ -128,6 +150,7 @@ struct WorkerCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+        await regionServers?.close()
     }
 
     func configuration(_ environment: [String: String]) throws -> WorkerConfiguration {

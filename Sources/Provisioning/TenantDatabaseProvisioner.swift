@@ -206,6 +206,19 @@ public struct TenantDatabaseProvisioner: Sendable {
         }
     }
 
+    /// Caps the connections to the tenant's database: `0` refuses every new session of the
+    /// tenant's and the stack's roles (a suspended tenant), `-1` lifts the cap (the tenant role's
+    /// own limit still applies). A missing database is an error: provision first.
+    public func setDatabaseConnectionLimit(_ tenant: TenantDatabase, _ limit: Int) async throws(TenantDatabaseError) {
+        guard limit >= -1 else {
+            throw .failed(step: .database, sqlState: "22023")
+        }
+        let database = tenant.databaseName
+        try await run(.database, locking: database) { (connection) throws(DatabaseError) in
+            try connection.simpleQuery("ALTER DATABASE \(try connection.quoteIdentifier(database)) CONNECTION LIMIT \(limit)")
+        }
+    }
+
     // MARK: - Deletion
 
     /// Drops the tenant's database (terminating its sessions, the stack's included) and then its
