@@ -74,8 +74,7 @@ public struct GitOpsRepository: Sendable {
     ) throws(GitOpsError) -> GitOpsCommit {
         try prepare()
         var entries: [UInt8] = []
-        for file in revision.files {
-            let blob = try git.check(["hash-object", "-w", "--stdin"], input: file.contents)
+        for (file, blob) in zip(revision.files, try writeBlobs(revision.files)) {
             entries += Array("100644 blob \(blob)\t\(location.directory)/\(file.path)".utf8) + [0]
         }
         let message = Self.message(revision, location, job: job, actor: actor)
@@ -138,6 +137,32 @@ public struct GitOpsRepository: Sendable {
     }
 
     // MARK: steps
+
+    /// Writes every file as a blob with one `git hash-object --stdin-paths` (one process for the
+    /// whole revision, not one per file); answers the blob ids in file order.
+    func writeBlobs(_ files: [ArtifactFile]) throws(GitOpsError) -> [String] {
+        guard !files.isEmpty else { return [] }
+        let fileManager = FileManager.default
+        let directory = fileManager.temporaryDirectory.appendingPathComponent("gitops-blobs-\(UUID().uuidString)")
+        defer { try? fileManager.removeItem(at: directory) }
+        var paths = ""
+        do {
+            try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+            for (index, file) in files.enumerated() {
+                let path = directory.appendingPathComponent(String(index))
+                try Data(file.contents).write(to: path)
+                paths += path.path + "\n"
+            }
+        } catch {
+            throw .commandFailed(command: "hash-object", status: -1, message: "cannot write the revision's files to a temporary directory")
+        }
+        let output = try git.check(["hash-object", "-w", "--no-filters", "--stdin-paths"], input: Array(paths.utf8))
+        let blobs = output.split(separator: "\n").map(String.init)
+        guard blobs.count == files.count else {
+            throw .commandFailed(command: "hash-object", status: 0, message: "expected \(files.count) blob ids, got \(blobs.count)")
+        }
+        return blobs
+    }
 
     /// The tree of `base` with the stack's directory holding exactly `entries` (NUL-terminated
     /// `index-info` records), built in a temporary index that is removed afterwards.
