@@ -67,11 +67,13 @@ extension TenantStore {
 
     /// The tenants a stack's next revision serves. A shared stack serves its tenants whose
     /// database is ready and that are neither suspended nor being deleted; a dedicated stack
-    /// serves its tenant until the tenant is deleted. Ordered by organization and slug.
+    /// serves its tenant until the tenant is purged, routed only while it is neither suspended
+    /// nor being deleted. Ordered by organization and slug.
     public static func members(of stack: StackRecord, _ connection: PostgresConnection) throws -> [StackMember] {
         let rows = try connection.query(
             """
             SELECT t.id, t.slug, o.slug AS organization, t.database,
+                (NOT t.suspended AND t.status NOT IN ('deleting', 'deleted')) AS routed,
                 (SELECT coalesce(array_to_json(array_agg(d.domain ORDER BY d.domain)), '[]'::json)::text
                  FROM tenant_domains d WHERE d.tenant_id = t.id AND d.kind = 'custom') AS custom_domains
             FROM tenants t JOIN organizations o ON o.id = t.organization_id
@@ -87,7 +89,8 @@ extension TenantStore {
             StackMember(
                 id: try row.decode(UUID.self, "id"), slug: try row.decode(String.self, "slug"),
                 organization: try row.decode(String.self, "organization"),
-                customDomains: try row.decodeTextArray("custom_domains"), database: try row.decode(String.self, "database")
+                customDomains: try row.decodeTextArray("custom_domains"), database: try row.decode(String.self, "database"),
+                routed: try row.decode(Bool.self, "routed")
             )
         }
     }

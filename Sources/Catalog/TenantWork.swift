@@ -47,12 +47,16 @@ public struct StackMember: Sendable, Equatable {
     public var organization: String
     public var customDomains: [String]
     public var database: String
+    /// Whether the revision routes the tenant's hostnames: a dedicated stack keeps serving its
+    /// suspended or deleting tenant's workloads and database, without routes.
+    public var routed: Bool
 
-    public init(id: UUID, slug: String, organization: String, customDomains: [String], database: String) {
+    public init(id: UUID, slug: String, organization: String, customDomains: [String], database: String, routed: Bool = true) {
         self.id = id
         self.slug = slug
         self.organization = organization
         self.customDomains = customDomains
         self.database = database
+        self.routed = routed
     }
 }

@@ -47,7 +47,7 @@ public struct StackSpecBuilder: Sendable {
         let tenants = members.map { member in
             StackSpec.Tenant(
                 slug: member.slug, organization: member.organization, customDomains: member.customDomains,
-                database: member.database, role: member.database
+                database: member.database, role: member.database, routed: member.routed
             )
         }
         let instances = stack.stack.kind == .dedicated ? defaults.databaseInstances : 0

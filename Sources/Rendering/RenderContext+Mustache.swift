@@ -44,7 +44,8 @@ extension RenderContext {
         switch output.condition {
         case .always: break
         case .dedicated: guard isDedicated else { return nil }
-        case .certManager: guard usesCertManager else { return nil }
+        case .certManager: guard usesCertManager && isRouted else { return nil }
+        case .routed: guard isRouted else { return nil }
         }
         guard case .odooConf(let process, let target) = output.variant else { return Table(entries: mustacheValues) }
         let top = odooConfValues(process: process, target: target).mapValues(Self.printed)

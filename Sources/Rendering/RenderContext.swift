@@ -6,6 +6,8 @@ import Foundation
 struct RenderContext {
     let isDedicated: Bool
     let usesCertManager: Bool
+    /// Whether any hostname is routed (a dedicated stack whose tenant is suspended has none).
+    let isRouted: Bool
     let values: [String: Any]
     /// `values` as templates are rendered with (see `RenderContext+Mustache.swift`).
     let mustacheValues: [String: Any]
@@ -17,6 +19,7 @@ struct RenderContext {
         self.size = size
         isDedicated = spec.kind == "dedicated"
         usesCertManager = spec.tls.mode == "cert-manager"
+        isRouted = spec.tenants.contains(where: \.routed)
         values = Self.build(spec: spec, size: size)
         mustacheValues = values.mapValues(Self.printed)
     }
@@ -41,7 +44,9 @@ struct RenderContext {
                     "middleware": "\(stack)-\(key)-database",
                 ]
             }
-            hostnames += hostValues
+            if tenant.routed {
+                hostnames += hostValues
+            }
             tenantValues.append([
                 "slug": tenant.slug, "organization": tenant.organization, "key": key, "database": tenant.database, "role": tenant.role,
                 "hostnames": hostValues, "default_hostname": hosts[0], "job_name": "tenant-init-\(StackRenderer.shortHash(tenant.database))",
@@ -67,6 +72,7 @@ struct RenderContext {
             "tenants": tenantValues,
             "hostnames": hostnames,
             "all_hostnames": allHosts,
+            "routed": !hostnames.isEmpty,
             "dbfilter": "^(" + databases.joined(separator: "|") + ")$",
             "secret_store": spec.secretStore,
             "secret_key_database": "\(secretPrefix)/database",
@@ -142,7 +148,8 @@ struct RenderContext {
         switch output.condition {
         case .always: break
         case .dedicated: guard isDedicated else { return nil }
-        case .certManager: guard usesCertManager else { return nil }
+        case .certManager: guard usesCertManager && isRouted else { return nil }
+        case .routed: guard isRouted else { return nil }
         }
         guard case .odooConf(let process, let target) = output.variant else { return values }
         return values.merging(odooConfValues(process: process, target: target)) { _, new in new }

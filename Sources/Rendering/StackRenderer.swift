@@ -17,7 +17,10 @@ public struct StackRenderer: Sendable {
         enum Condition: Sendable {
             case always
             case dedicated
+            /// A cert-manager stack with routed hostnames.
             case certManager
+            /// A stack with routed hostnames.
+            case routed
         }
 
         enum Variant: Sendable {
@@ -39,7 +42,12 @@ public struct StackRenderer: Sendable {
             "odoo-web", "odoo-cron", "services", "filestore", "pod-disruption-budget", "horizontal-pod-autoscaler", "redis",
             "middlewares", "ingress-routes", "tenant-init-jobs",
         ] {
-            outputs.append(Output(template: "kubernetes/\(name).yaml", path: "kubernetes/\(name).yaml"))
+            outputs.append(
+                Output(
+                    template: "kubernetes/\(name).yaml", path: "kubernetes/\(name).yaml",
+                    condition: name == "ingress-routes" ? .routed : .always
+                )
+            )
         }
         outputs += [
             Output(template: "kubernetes/certificate.yaml", path: "kubernetes/certificate.yaml", condition: .certManager),

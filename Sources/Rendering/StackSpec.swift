@@ -97,19 +97,35 @@ public struct StackSpec: Sendable, Hashable, Codable {
         public var customDomains: [String]
         public var database: String
         public var role: String
+        /// Whether the stack routes the tenant's hostnames (`false` while the tenant is suspended
+        /// or being deleted: its workloads and database stay, its routes go). Absent means `true`.
+        public var routed: Bool
 
-        public init(slug: String, organization: String, customDomains: [String], database: String, role: String) {
+        public init(
+            slug: String, organization: String, customDomains: [String], database: String, role: String, routed: Bool = true
+        ) {
             self.slug = slug
             self.organization = organization
             self.customDomains = customDomains
             self.database = database
             self.role = role
+            self.routed = routed
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            slug = try container.decode(String.self, forKey: .slug)
+            organization = try container.decode(String.self, forKey: .organization)
+            customDomains = try container.decode([String].self, forKey: .customDomains)
+            database = try container.decode(String.self, forKey: .database)
+            role = try container.decode(String.self, forKey: .role)
+            routed = try container.decodeIfPresent(Bool.self, forKey: .routed) ?? true
         }
 
         enum CodingKeys: String, CodingKey {
             case slug, organization
             case customDomains = "custom_domains"
-            case database, role
+            case database, role, routed
         }
     }
 

@@ -251,6 +251,19 @@ import Testing
             // Its database is its own cluster's, not the shared server's.
             #expect(try await harness.databaseExists(flagship.database) == false)
 
+            // Suspended: the workloads and the database cluster stay, every route goes.
+            let suspended = try await harness.run(.suspend, flagship, sql: "UPDATE tenants SET suspended = true WHERE id = $1::uuid")
+            #expect(suspended.state == .succeeded)
+            #expect(try await harness.tenant(flagship.id).status == .suspended)
+            let quiet = try harness.files(stack)
+            #expect(quiet["kubernetes/ingress-routes.yaml"] == nil)
+            #expect(quiet["kubernetes/database-cluster.yaml"] == files["kubernetes/database-cluster.yaml"])
+            #expect(quiet["traefik/dynamic.yaml"]?.contains("flagship.acme.eu.example.net") == false)
+            let resumed = try await harness.run(.resume, flagship, sql: "UPDATE tenants SET suspended = false WHERE id = $1::uuid")
+            #expect(resumed.state == .succeeded)
+            #expect(try await harness.tenant(flagship.id).status == .active)
+            #expect(try harness.files(stack) == files)
+
             _ = try await TenantStore(pool: harness.pool).setStatus(
                 organization: "acme", slug: "flagship", to: .deleting, audit: .test
             )

@@ -124,4 +124,30 @@ import Testing
         let conf = String(decoding: try #require(revision.file(at: "kubernetes/odoo/web.conf")).contents, as: UTF8.self)
         #expect(conf.contains("\nworkers = \(profile.workers)\n"))
     }
+
+    /// A dedicated stack whose tenant is suspended (or being deleted) keeps its workloads, its
+    /// database cluster and its tenant, but routes no hostname anywhere.
+    @Test func anUnroutedTenantKeepsItsStackButLosesEveryRoute() throws {
+        let renderer = try RenderingFixtures.renderer()
+        let routed = try renderer.render(try RenderingFixtures.dedicated)
+        var spec = try RenderingFixtures.dedicated
+        spec.tenants[0].routed = false
+        let unrouted = try renderer.render(spec)
+        func text(_ revision: ArtifactRevision, _ path: String) -> String? {
+            revision.file(at: path).map { String(decoding: $0.contents, as: UTF8.self) }
+        }
+        #expect(text(routed, "kubernetes/ingress-routes.yaml") != nil)
+        #expect(text(unrouted, "kubernetes/ingress-routes.yaml") == nil)
+        #expect(text(unrouted, "kubernetes/database-cluster.yaml") == text(routed, "kubernetes/database-cluster.yaml"))
+        #expect(text(unrouted, "kubernetes/odoo-web.yaml") == text(routed, "kubernetes/odoo-web.yaml"))
+        #expect(text(unrouted, "kubernetes/kustomization.yaml")?.contains("ingress-routes.yaml") == false)
+        let traefik = try #require(text(unrouted, "traefik/dynamic.yaml"))
+        #expect(traefik.contains("  routers: {}\n"))
+        for host in ["flagship.acme-retail.us-east.odoo.example.net", "erp.acme.example.com", "www.acme-store.example.org"] {
+            #expect(text(routed, "traefik/dynamic.yaml")?.contains(host) == true)
+            #expect(!unrouted.files.contains { String(decoding: $0.contents, as: UTF8.self).contains("Host(`\(host)`)") })
+        }
+        // The example file says the same.
+        #expect(try renderer.render(try RenderingFixtures.example("dedicated-suspended")).files.map(\.path) == unrouted.files.map(\.path))
+    }
 }
