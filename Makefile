@@ -1,5 +1,5 @@
 # Shortcuts for the scripts; the scripts are the source of truth.
-.PHONY: run test bench bench-http bench-jwt bench-jobs bench-render
+.PHONY: run test bench bench-http bench-jwt bench-jobs bench-render bench-tenants
 
 run:
 	./scripts/run.sh
@@ -7,7 +7,7 @@ run:
 test:
 	./scripts/test.sh
 
-bench: bench-http bench-jwt bench-jobs bench-render
+bench: bench-http bench-jwt bench-jobs bench-render bench-tenants
 
 bench-http:
 	./bench/http.sh
@@ -20,3 +20,6 @@ bench-jobs:
 
 bench-render:
 	./bench/render.sh
+
+bench-tenants:
+	./bench/tenants.sh

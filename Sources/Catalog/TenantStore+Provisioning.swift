@@ -5,6 +5,18 @@ public import Postgres
 /// caller's transaction (a job's transaction fenced by its lease), so a worker that lost its job
 /// changes nothing.
 extension TenantStore {
+    /// The id of the live tenant of that slug; `.notFound` when there is none.
+    public static func decodeID(organization: String, slug: String, _ connection: PostgresConnection) throws -> UUID {
+        let rows = try connection.query(
+            """
+            SELECT t.id FROM tenants t JOIN organizations o ON o.id = t.organization_id
+            WHERE o.slug = $1 AND t.slug = $2 AND t.status <> 'deleted'
+            """,
+            [organization, slug]
+        )
+        return try CatalogSQL.single(rows).decode(UUID.self, "id")
+    }
+
     /// The tenant of that id with its stack, region and plan; `.notFound` when there is none, or
     /// when it was never placed.
     public static func work(tenant id: UUID, on connection: PostgresConnection) throws -> TenantWork {
@@ -122,6 +134,17 @@ extension TenantStore {
             [tenant, sealedPassword]
         )
         return try CatalogSQL.single(rows).decode([UInt8].self, "role_password")
+    }
+
+    /// Moves a dedicated stack to the Odoo version its tenant now runs.
+    public static func setStackOdooVersion(_ stack: UUID, to version: String, _ connection: PostgresConnection) throws {
+        _ = try connection.execute(
+            """
+            UPDATE stacks SET odoo_version = $2, version = version + 1, updated_at = now()
+            WHERE id = $1::uuid AND kind = 'dedicated' AND odoo_version <> $2
+            """,
+            [stack, version]
+        )
     }
 
     /// Notes that the tenant's role and database are complete.

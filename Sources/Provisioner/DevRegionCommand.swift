@@ -7,8 +7,9 @@ import Postgres
 
 /// The embedded default's region `local`: its shared PostgreSQL server is the embedded cluster
 /// itself, reached over TCP by a login role with `CREATEDB CREATEROLE` only (not a superuser), whose
-/// URL is sealed with the master key like any region's. Run again, it gives the role a new
-/// password and the region the new URL.
+/// URL is sealed with the master key like any region's. The role's password is kept under the data
+/// folder (mode 0600), so running it again, for this region or another one on the same cluster,
+/// leaves every region's URL valid.
 struct DevRegionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev-region",
@@ -29,13 +30,31 @@ struct DevRegionCommand: AsyncParsableCommand {
 
     static let adminRole = "provisioner_shared_admin"
 
+    /// The admin role's password from `<data>/shared-admin.password`, created once.
+    static func adminPassword(in dataDirectory: URL) throws -> String {
+        let file = dataDirectory.appendingPathComponent("shared-admin.password")
+        if let text = try? String(contentsOf: file, encoding: .utf8), !text.isEmpty {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let password = Base64URL.encode(SecureRandom.bytes(24))
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600]
+            )
+        else {
+            throw Settings.Invalid(description: "cannot write \(file.path)")
+        }
+        return password
+    }
+
     func run() async throws {
         let settings = try Settings.fromEnvironment()
         let logger = Logger(label: "provisioner.dev-region")
         let connectionString = try settings.requireDatabaseURL()
         let secrets = try MasterKey.load(from: settings.resolvedMasterKeyFile())
         let pool = PostgresPool(configuration: PostgresConfiguration(connectionString: connectionString, poolSize: 1), logger: logger)
-        let password = Base64URL.encode(SecureRandom.bytes(24))
+        let password = try Self.adminPassword(in: settings.dataDirectory)
         let role = Self.adminRole
         let port = try await pool.withConnection { connection in
             let verifier = try connection.scramVerifier(password: password, role: role)

@@ -7,7 +7,7 @@ struct Provisioner: AsyncParsableCommand {
         abstract: "Control plane for managed Odoo hosting.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, KeysCommand.self, AuditCommand.self, DevKeysCommand.self,
-            DevTokenCommand.self, DevRegionCommand.self, WorkerCommand.self, GitOpsCommand.self, RenderCommand.self,
+            DevTokenCommand.self, DevRegionCommand.self, TenantURLCommand.self, WorkerCommand.self, GitOpsCommand.self, RenderCommand.self,
         ]
     )
 }

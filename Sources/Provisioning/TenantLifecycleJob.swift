@@ -73,6 +73,13 @@ public struct TenantLifecycleJob: JobHandler {
 
     func update(_ work: TenantWork, _ context: JobContext) async throws {
         guard ![.deleting, .deleted].contains(work.tenant.status) else { return }
+        if work.stack.stack.kind == .dedicated, work.stack.stack.odooVersion != work.tenant.odooVersion {
+            // A dedicated stack runs its tenant's Odoo version (an upgrade the API accepted).
+            let (stack, version) = (work.stack.stack.id, work.tenant.odooVersion)
+            try await context.withFencedTransaction { connection in
+                try TenantStore.setStackOdooVersion(stack, to: version, connection)
+            }
+        }
         let server = try await ensureDatabase(work, context)
         try await context.step("render")
         _ = try await publisher.publish(work, sharedServer: server?.address, context: context)

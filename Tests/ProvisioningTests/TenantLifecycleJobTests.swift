@@ -264,6 +264,12 @@ import Testing
             #expect(try await harness.tenant(flagship.id).status == .active)
             #expect(try harness.files(stack) == files)
 
+            // An upgrade the API accepted: the stack follows the tenant's Odoo version.
+            let upgraded = try await harness.run(.update, flagship, sql: "UPDATE tenants SET odoo_version = '18.0' WHERE id = $1::uuid")
+            #expect(upgraded.state == .succeeded)
+            #expect(try await StackStore(pool: harness.pool).get(stack.id).odooVersion == "18.0")
+            #expect(try harness.files(stack)["kubernetes/odoo-web.yaml"]?.contains("image: odoo:18.0-") == true)
+
             _ = try await TenantStore(pool: harness.pool).setStatus(
                 organization: "acme", slug: "flagship", to: .deleting, audit: .test
             )
