@@ -65,6 +65,11 @@ public struct Tenant: Sendable, Equatable {
     /// The default hostname `{tenant}.{org}.{region base domain}` followed by the custom domains.
     public var hostnames: [String]
     public var status: Status
+    /// What the caller asked for: the tenant's routes and connections are off (a `tenant.suspend`
+    /// job ends `suspended`; a `tenant.resume` job ends `active`).
+    public var suspended: Bool
+    /// The error of the job that left the tenant `failed`; `nil` otherwise.
+    public var error: String?
     /// The stack's id; `nil` until placed.
     public var stack: UUID?
     /// The generated database (and role) name, `t_<id>`.
@@ -80,7 +85,7 @@ public struct Tenant: Sendable, Equatable {
         id: UUID, organization: String, slug: String, brand: String, environment: Environment, region: String,
         placement: Placement, size: String, odooVersion: String, customDomains: [String], hostnames: [String],
         status: Status, stack: UUID?, database: String, lastJob: UUID?, version: Int64, createdAt: Date,
-        updatedAt: Date, deletedAt: Date?
+        updatedAt: Date, deletedAt: Date?, suspended: Bool = false, error: String? = nil
     ) {
         self.id = id
         self.organization = organization
@@ -94,6 +99,8 @@ public struct Tenant: Sendable, Equatable {
         self.customDomains = customDomains
         self.hostnames = hostnames
         self.status = status
+        self.suspended = suspended
+        self.error = error
         self.stack = stack
         self.database = database
         self.lastJob = lastJob

@@ -26,7 +26,7 @@ public struct TenantStore: Sendable {
     static let selection = """
         SELECT t.id, o.slug AS organization, t.slug, b.slug AS brand, t.environment, r.slug AS region, t.placement,
             t.size, t.odoo_version, t.status, t.stack_id, t.database, t.last_job, t.version, t.created_at,
-            t.updated_at, t.deleted_at,
+            t.updated_at, t.deleted_at, t.suspended, t.error,
             (SELECT coalesce(array_to_json(array_agg(d.domain ORDER BY d.domain)), '[]'::json)::text
              FROM tenant_domains d WHERE d.tenant_id = t.id AND d.kind = 'custom') AS custom_domains,
             (SELECT coalesce(array_to_json(array_agg(d.domain ORDER BY d.kind = 'custom', d.domain)), '[]'::json)::text
@@ -416,7 +416,9 @@ public struct TenantStore: Sendable {
             version: try row.decode(Int64.self, "version"),
             createdAt: try row.decode(Date.self, "created_at"),
             updatedAt: try row.decode(Date.self, "updated_at"),
-            deletedAt: try row.decodeIfPresent(Date.self, "deleted_at")
+            deletedAt: try row.decodeIfPresent(Date.self, "deleted_at"),
+            suspended: try row.decode(Bool.self, "suspended"),
+            error: try row.decodeIfPresent(String.self, "error")
         )
     }
 }
