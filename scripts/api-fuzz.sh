@@ -171,7 +171,8 @@ token_for() { # token_for ROLE
 }
 
 # ---------------------------------------------------------------------- seed
-# POST a fixture as platform-admin; 201 (created) and 409 (already there) are
+# POST a fixture as platform-admin; 201 (created), 202 (a tenant, created with
+# its provisioning job) and 409 (already there) are
 # both fine, so this can run again before every role's run: an earlier run may
 # have patched or deleted the fixtures.
 seed() { # seed PATH JSON
@@ -182,7 +183,7 @@ seed() { # seed PATH JSON
         -H 'Content-Type: application/json' \
         --data "$body")"
     case "$status" in
-        201 | 409) ;;
+        201 | 202 | 409) ;;
         *)
             log "seeding POST $path answered $status:"
             cat "$tmp/seed-response.json" >&2 || true
@@ -196,6 +197,7 @@ seed_fixtures() {
     seed /v1/plans '{"slug":"fuzz-plan","name":"Fuzz plan","max_tenants":10,"max_production_tenants":2,"allowed_placements":["shared","dedicated"],"allowed_sizes":["s","m","l"],"allowed_regions":["fuzz-region"]}'
     seed /v1/organizations "{\"slug\":\"$FUZZ_ORG\",\"name\":\"Fuzz organization\",\"plan\":\"fuzz-plan\"}"
     seed "/v1/organizations/$FUZZ_ORG/brands" '{"slug":"fuzz-brand","name":"Fuzz brand","default_region":"fuzz-region"}'
+    seed "/v1/organizations/$FUZZ_ORG/tenants" '{"slug":"fuzz-tenant","brand":"fuzz-brand","environment":"staging","placement":"shared","size":"s","odoo_version":"17.0"}'
     seed_job
     seed_stack
 }

@@ -76,6 +76,9 @@ public func buildRouter(_ dependencies: APIDependencies) -> (Router<AppRequestCo
     PlanController(store: PlanStore(pool: dependencies.pool)).addRoutes(to: routes)
     OrganizationController(store: OrganizationStore(pool: dependencies.pool)).addRoutes(to: routes)
     BrandController(store: BrandStore(pool: dependencies.pool)).addRoutes(to: routes)
+    TenantController(
+        pool: dependencies.pool, store: TenantStore(pool: dependencies.pool), queue: JobQueue(pool: dependencies.pool)
+    ).addRoutes(to: routes)
     TokenController(authority: partnerTokens).addRoutes(to: routes)
     AuditEventController(store: AuditStore(pool: dependencies.pool)).addRoutes(to: routes)
     JobController(

@@ -103,6 +103,17 @@ struct FieldReader {
         return result
     }
 
+    /// An array of distinct strings that may be `null` (a merge patch clearing it): `.some(nil)`
+    /// means cleared.
+    mutating func nullableStringSet(_ field: String, valid: (String) -> Bool, rule: String) -> [String]?? {
+        if isNull(field) {
+            consumed.insert(field)
+            return .some(nil)
+        }
+        guard let values = stringSet(field, valid: valid, rule: rule) else { return .none }
+        return .some(values)
+    }
+
     /// Marks fields that are part of the resource but not writable here.
     mutating func refuseReadOnly(_ fields: [String]) {
         for field in fields where object[field] != nil {

@@ -113,6 +113,8 @@ public struct ProblemError: Error, Sendable {
             )
         case .domainTaken(let domain):
             ProblemError(.conflict, code: "domain_taken", detail: "the domain '\(domain)' is already in use")
+        case .conflict(let code, let detail):
+            ProblemError(.conflict, code: code, detail: detail)
         }
     }
 }

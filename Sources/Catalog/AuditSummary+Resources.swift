@@ -75,6 +75,7 @@ extension Tenant {
             "custom_domains": .array(customDomains.map(JSONValue.string)),
             "hostnames": .array(hostnames.map(JSONValue.string)),
             "status": .string(status.rawValue),
+            "suspended": .bool(suspended),
             "stack": stack.map { .string($0.uuidString.lowercased()) } ?? .null,
             "database": .string(database),
             "last_job": lastJob.map { .string($0.uuidString.lowercased()) } ?? .null,

@@ -18,6 +18,9 @@ public enum CatalogError: Error, Sendable, Equatable {
     case notAllowedByPlan(quota: String, allowed: [String], requested: String)
     /// A hostname is already used by a tenant (of any organization).
     case domainTaken(String)
+    /// The resource's current state refuses the operation (a change of a tenant being deleted, a
+    /// suspend of a tenant that is not active): a stable snake_case code and a sentence.
+    case conflict(code: String, detail: String)
 }
 
 /// One field-level problem of a request that breaks a rule.

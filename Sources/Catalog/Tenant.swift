@@ -65,16 +65,16 @@ public struct Tenant: Sendable, Equatable {
     /// The default hostname `{tenant}.{org}.{region base domain}` followed by the custom domains.
     public var hostnames: [String]
     public var status: Status
+    /// What the caller asked for: the tenant's routes and connections are off (a `tenant.suspend`
+    /// job ends `suspended`; a `tenant.resume` job ends `active`).
+    public var suspended: Bool
+    /// The error of the job that left the tenant `failed`; `nil` otherwise.
+    public var error: String?
     /// The stack's id; `nil` until placed.
     public var stack: UUID?
     /// The generated database (and role) name, `t_<id>`.
     public var database: String
     public var lastJob: UUID?
-    /// The error of the job that left the tenant `failed`; `nil` otherwise.
-    public var error: String?
-    /// Whether the caller asked for the tenant to be suspended (its status follows when the
-    /// suspend job has run).
-    public var suspended: Bool
     public var version: Int64
     public var createdAt: Date
     public var updatedAt: Date
@@ -84,8 +84,8 @@ public struct Tenant: Sendable, Equatable {
     public init(
         id: UUID, organization: String, slug: String, brand: String, environment: Environment, region: String,
         placement: Placement, size: String, odooVersion: String, customDomains: [String], hostnames: [String],
-        status: Status, stack: UUID?, database: String, lastJob: UUID?, error: String? = nil, suspended: Bool = false,
-        version: Int64, createdAt: Date, updatedAt: Date, deletedAt: Date?
+        status: Status, stack: UUID?, database: String, lastJob: UUID?, version: Int64, createdAt: Date,
+        updatedAt: Date, deletedAt: Date?, suspended: Bool = false, error: String? = nil
     ) {
         self.id = id
         self.organization = organization
@@ -99,11 +99,11 @@ public struct Tenant: Sendable, Equatable {
         self.customDomains = customDomains
         self.hostnames = hostnames
         self.status = status
+        self.suspended = suspended
+        self.error = error
         self.stack = stack
         self.database = database
         self.lastJob = lastJob
-        self.error = error
-        self.suspended = suspended
         self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -25,9 +25,8 @@ public struct TenantStore: Sendable {
 
     static let selection = """
         SELECT t.id, o.slug AS organization, t.slug, b.slug AS brand, t.environment, r.slug AS region, t.placement,
-            t.size, t.odoo_version, t.status, t.stack_id, t.database, t.last_job, t.error, t.suspended, t.version,
-            t.created_at,
-            t.updated_at, t.deleted_at,
+            t.size, t.odoo_version, t.status, t.stack_id, t.database, t.last_job, t.version, t.created_at,
+            t.updated_at, t.deleted_at, t.suspended, t.error,
             (SELECT coalesce(array_to_json(array_agg(d.domain ORDER BY d.domain)), '[]'::json)::text
              FROM tenant_domains d WHERE d.tenant_id = t.id AND d.kind = 'custom') AS custom_domains,
             (SELECT coalesce(array_to_json(array_agg(d.domain ORDER BY d.kind = 'custom', d.domain)), '[]'::json)::text
@@ -414,12 +413,12 @@ public struct TenantStore: Sendable {
             stack: try row.decodeIfPresent(UUID.self, "stack_id"),
             database: try row.decode(String.self, "database"),
             lastJob: try row.decodeIfPresent(UUID.self, "last_job"),
-            error: try row.decodeIfPresent(String.self, "error"),
-            suspended: try row.decode(Bool.self, "suspended"),
             version: try row.decode(Int64.self, "version"),
             createdAt: try row.decode(Date.self, "created_at"),
             updatedAt: try row.decode(Date.self, "updated_at"),
-            deletedAt: try row.decodeIfPresent(Date.self, "deleted_at")
+            deletedAt: try row.decodeIfPresent(Date.self, "deleted_at"),
+            suspended: try row.decode(Bool.self, "suspended"),
+            error: try row.decodeIfPresent(String.self, "error")
         )
     }
 }

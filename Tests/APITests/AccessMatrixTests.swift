@@ -276,6 +276,11 @@ import Testing
             let response = try await client.call(.post, path, token: admin, json: body)
             try #require(response.status == .created, "seeding \(path): \(response.status)")
         }
+        let tenant = try await client.call(
+            .post, "/v1/organizations/org-a/tenants", token: admin,
+            json: #"{"slug":"shop","brand":"brand-a","environment":"staging","placement":"shared","size":"s","odoo_version":"17.0"}"#
+        )
+        try #require(tenant.status == .accepted, "seeding the tenant: \(tenant.status)")
         _ = try await StackStore(pool: harness.pool).create(
             Stack(id: stack, name: "org-a-shop", region: "eu-west", kind: .dedicated, odooVersion: "17.0", organization: home, tenant: "shop")
         )
@@ -287,7 +292,8 @@ import Testing
     static func concrete(_ template: String, client: some TestClientProtocol, harness: TestHarness) async throws -> String {
         var path = template
         let fixed = [
-            "{region}": "eu-west", "{plan}": "basic", "{org}": home, "{brand}": "brand-a", "{stack}": stack.uuidString.lowercased(),
+            "{region}": "eu-west", "{plan}": "basic", "{org}": home, "{brand}": "brand-a", "{tenant}": "shop",
+            "{stack}": stack.uuidString.lowercased(),
         ]
         for (placeholder, value) in fixed { path = path.replacingOccurrences(of: placeholder, with: value) }
         if path.contains("{token}") {

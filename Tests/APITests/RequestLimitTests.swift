@@ -147,20 +147,22 @@ import Testing
     @Test func tenantConfinedTokensSeeOnlyTheirTenants() async throws {
         try await TestDatabase.withSchema(migrate: true, poolSize: 2) { pool, _ in
             let (harness, router) = try TestHarness.make(pool: pool)
-            harness.routes.add(.get, "/v1/organizations/{org}/tenants/{tenant}", access: .permission(.tenantsRead)) { _, context in
+            // A probe beside the real tenant routes: the registry's confinement, not the catalog, answers.
+            harness.routes.add(.get, "/v1/organizations/{org}/tenants/{tenant}/probe", access: .permission(.tenantsRead)) {
+                _, context in
                 APIResponse(json: .object(["slug": .string(try context.parameters.require("tenant"))]))
             }
             try await Application(router: router).test(.router) { client in
                 let confined = try harness.token("org-viewer", org: "org-a") { $0["tenants"] = ["shop-1"] }
                 let unconfined = try harness.token("org-viewer", org: "org-a")
-                let own = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-1", token: confined)
+                let own = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-1/probe", token: confined)
                 #expect(own.status == .ok)
-                let other = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-2", token: confined)
+                let other = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-2/probe", token: confined)
                 #expect(other.status == .notFound)
                 #expect(other.object["code"] == "not_found")
-                let unconfinedOther = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-2", token: unconfined)
+                let unconfinedOther = try await client.call(.get, "/v1/organizations/org-a/tenants/shop-2/probe", token: unconfined)
                 #expect(unconfinedOther.status == .ok)
-                let otherOrganization = try await client.call(.get, "/v1/organizations/org-b/tenants/shop-1", token: confined)
+                let otherOrganization = try await client.call(.get, "/v1/organizations/org-b/tenants/shop-1/probe", token: confined)
                 #expect(otherOrganization.status == .notFound)
             }
         }
