@@ -48,6 +48,7 @@ def bare_create_databases(system, count):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="tenants-bench-")
+    os.chmod(workdir, 0o755)  # the cluster runs as the postgres user
     system = System(workdir, BIN, workers=4)
     try:
         admin = API(system, system.token("platform-admin"))

@@ -251,6 +251,7 @@ def scenario_isolation(system, admin, state):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="tenants-acceptance-")
+    os.chmod(workdir, 0o755)  # the cluster runs as the postgres user
     system = None
     try:
         system = System(workdir, BIN, delete_grace=GRACE, worker_options=["--lease", "5"])

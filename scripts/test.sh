@@ -8,7 +8,10 @@
 #   5. api fuzz         scripts/api-fuzz.sh (schemathesis against openapi/)
 #   6. fault            scripts/fault-postgres-restart.sh
 #   7. jobs acceptance  scripts/jobs-acceptance.py
-#   8. artifacts        scripts/validate-artifacts.sh (rendered Kubernetes, Compose and
+#   8. tenants acceptance scripts/tenants-acceptance.py (serve and four workers: end to end,
+#                       quota and placement races, workers killed mid-provisioning, deletion
+#                       after the grace period, cross-organization isolation)
+#   9. artifacts        scripts/validate-artifacts.sh (rendered Kubernetes, Compose and
 #                       Traefik files through kubernetes-validate, the CRD schemas, kubectl
 #                       kustomize, docker-compose config, checkov and the real Traefik)
 # Every stage runs even when an earlier one failed; a missing tool is a failure.
@@ -131,6 +134,13 @@ stage_jobs_acceptance() {
     PROVISIONER_BIN="$bin" timeout --kill-after=30 900 "$script"
 }
 
+stage_tenants_acceptance() {
+    local script="$ROOT/scripts/tenants-acceptance.py" bin
+    [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
+    bin="$(provisioner_bin)" || return 1
+    PROVISIONER_BIN="$bin" timeout --kill-after=30 1200 "$ROOT/.tools/venv/bin/python" "$script"
+}
+
 stage_artifacts() {
     local script="$ROOT/scripts/validate-artifacts.sh" bin
     [[ -x "$script" ]] || { echo "test.sh: $script missing or not executable" >&2; return 1; }
@@ -146,6 +156,7 @@ run_stage "compose config" stage_compose_config
 run_stage "api fuzz" stage_api_fuzz
 run_stage "fault postgres restart" stage_fault
 run_stage "jobs acceptance" stage_jobs_acceptance
+run_stage "tenants acceptance" stage_tenants_acceptance
 run_stage "artifacts" stage_artifacts
 
 printf '\n==> summary\n'

@@ -179,8 +179,8 @@ def seed_organization(admin, org, plan, region="local", brand="main"):
 def plan_body(slug, max_tenants=1000, dedicated=20):
     return {
         "slug": slug, "name": slug.title(), "max_tenants": max_tenants, "max_production_tenants": max_tenants,
-        "max_dedicated_stacks": dedicated, "max_cpu_millicores": 100_000_000, "max_memory_mib": 100_000_000,
-        "max_storage_gib": 10_000_000, "allowed_placements": ["shared", "dedicated"], "allowed_sizes": ["s", "m", "l", "xl"],
+        "max_dedicated_stacks": dedicated, "max_cpu_millicores": 10_000_000, "max_memory_mib": 10_000_000,
+        "max_storage_gib": 1_000_000, "allowed_placements": ["shared", "dedicated"], "allowed_sizes": ["s", "m", "l", "xl"],
         "allowed_regions": [], "backup_retention_days": 30,
     }
 
