@@ -87,29 +87,26 @@ struct TenantController {
             }
             return try await accepted(job)
         }
-        routes.add(.post, "\(item)/suspend", access: .permission(.tenantsActions)) { request, context in
-            let (organization, slug) = try Self.names(context)
-            try await Self.refuseBody(request)
-            let origin = try JobOrigin(context)
-            let job = try await pool.transaction { connection in
-                try TenantStore.suspend(organization: organization, slug: slug, audit: origin.audit, on: connection) {
-                    tenant, kind in
-                    try JobQueue.enqueue(origin.request(kind, for: tenant), on: connection)
-                }.job
+        typealias Action = @Sendable (
+            _ organization: String, _ slug: String, _ audit: AuditContext, _ connection: PostgresConnection,
+            _ enqueue: TenantStore.JobEnqueuer
+        ) throws -> (tenant: Tenant, job: UUID)
+        let actions: [(name: String, perform: Action)] = [
+            ("suspend", { try TenantStore.suspend(organization: $0, slug: $1, audit: $2, on: $3, enqueue: $4) }),
+            ("resume", { try TenantStore.resume(organization: $0, slug: $1, audit: $2, on: $3, enqueue: $4) }),
+        ]
+        for action in actions {
+            routes.add(.post, "\(item)/\(action.name)", access: .permission(.tenantsActions)) { request, context in
+                let (organization, slug) = try Self.names(context)
+                try await Self.refuseBody(request)
+                let origin = try JobOrigin(context)
+                let job = try await pool.transaction { connection in
+                    try action.perform(organization, slug, origin.audit, connection) { tenant, kind in
+                        try JobQueue.enqueue(origin.request(kind, for: tenant), on: connection)
+                    }.job
+                }
+                return try await accepted(job)
             }
-            return try await accepted(job)
-        }
-        routes.add(.post, "\(item)/resume", access: .permission(.tenantsActions)) { request, context in
-            let (organization, slug) = try Self.names(context)
-            try await Self.refuseBody(request)
-            let origin = try JobOrigin(context)
-            let job = try await pool.transaction { connection in
-                try TenantStore.resume(organization: organization, slug: slug, audit: origin.audit, on: connection) {
-                    tenant, kind in
-                    try JobQueue.enqueue(origin.request(kind, for: tenant), on: connection)
-                }.job
-            }
-            return try await accepted(job)
         }
         routes.add(.get, "/v1/organizations/{org}/usage", access: .permission(.orgsRead)) { _, context in
             let usage = try await store.usage(organization: try context.parameters.require("org"))
