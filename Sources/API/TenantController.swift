@@ -87,10 +87,11 @@ struct TenantController {
             }
             return try await accepted(job)
         }
-        typealias Action = @Sendable (
-            _ organization: String, _ slug: String, _ audit: AuditContext, _ connection: PostgresConnection,
-            _ enqueue: TenantStore.JobEnqueuer
-        ) throws -> (tenant: Tenant, job: UUID)
+        typealias Action =
+            @Sendable (
+                _ organization: String, _ slug: String, _ audit: AuditContext, _ connection: PostgresConnection,
+                _ enqueue: TenantStore.JobEnqueuer
+            ) throws -> (tenant: Tenant, job: UUID)
         let actions: [(name: String, perform: Action)] = [
             ("suspend", { try TenantStore.suspend(organization: $0, slug: $1, audit: $2, on: $3, enqueue: $4) }),
             ("resume", { try TenantStore.resume(organization: $0, slug: $1, audit: $2, on: $3, enqueue: $4) }),
