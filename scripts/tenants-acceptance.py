@@ -105,9 +105,10 @@ def scenario_quota(system, admin, state):
     ])
     accepted = [payload for status, payload, _ in results if status == 202]
     refused = [payload for status, payload, _ in results if status == 409 and isinstance(payload, dict)
-               and payload.get("code") == "quota_exceeded"]
+               and payload.get("code") == "quota_exceeded" and payload.get("quota") == "max_tenants"
+               and payload.get("limit") == 10 and payload.get("used") == 10]
     check("exactly 10 creates accepted", len(accepted) == 10, f"{len(accepted)} accepted")
-    check("the other 40 answered 409 quota_exceeded", len(refused) == 40,
+    check("the other 40 answered 409 quota_exceeded naming max_tenants, its limit and its use", len(refused) == 40,
           f"{len(refused)}; statuses {sorted({status for status, _, _ in results})}")
     jobs = [wait_job(api, job["id"]) for job in accepted]
     check("every accepted job succeeded", all(job["state"] == "succeeded" for job in jobs))

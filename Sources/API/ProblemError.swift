@@ -1,5 +1,6 @@
 public import Catalog
 public import HTTPTypes
+public import JWT
 
 /// An RFC 9457 problem: every error answer of the API is one of these.
 public struct ProblemError: Error, Sendable {
@@ -10,6 +11,9 @@ public struct ProblemError: Error, Sendable {
     public var errors: [FieldError]
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`, `Allow`).
     public var headers: HTTPFields
+    /// Extension members of the problem document (RFC 9457 section 3.2), e.g. a refused quota's
+    /// `quota`, `limit` and `used`; never one of the standard members.
+    public var members: [String: JSONValue] = [:]
 
     public init(
         _ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [],
@@ -23,6 +27,13 @@ public struct ProblemError: Error, Sendable {
     }
 
     public var title: String { status.reasonPhrase }
+
+    /// The same problem with extension `members` added.
+    public func with(_ members: [String: JSONValue]) -> ProblemError {
+        var problem = self
+        problem.members.merge(members) { _, new in new }
+        return problem
+    }
 
     public static func malformedJSON(_ detail: String) -> ProblemError {
         ProblemError(.badRequest, code: "malformed_json", detail: detail)
@@ -105,14 +116,15 @@ public struct ProblemError: Error, Sendable {
             ProblemError(
                 .conflict, code: "quota_exceeded",
                 detail: "the plan's \(quota) is \(limit) and \(used) is in use"
-            )
+            ).with(["quota": .string(quota), "limit": .number(Double(limit)), "used": .number(Double(used))])
         case .notAllowedByPlan(let quota, let allowed, let requested):
             ProblemError(
                 .conflict, code: "quota_exceeded",
                 detail: "the plan's \(quota) does not include '\(requested)' (allowed: \(allowed.joined(separator: ", ")))"
-            )
+            ).with(["quota": .string(quota), "allowed": .array(allowed.map(JSONValue.string)), "requested": .string(requested)])
         case .domainTaken(let domain):
             ProblemError(.conflict, code: "domain_taken", detail: "the domain '\(domain)' is already in use")
+                .with(["domain": .string(domain)])
         case .conflict(let code, let detail):
             ProblemError(.conflict, code: code, detail: detail)
         }

@@ -7,13 +7,14 @@ enum ProblemRenderer {
     static let mediaType = "application/problem+json"
 
     static func render(_ problem: ProblemError, requestID: String?) -> [UInt8] {
-        var object: [String: JSONValue] = [
+        var object = problem.members
+        object.merge([
             "type": .string("urn:provisioner:problem:\(problem.code)"),
             "title": .string(problem.title),
             "status": .number(Double(problem.status.code)),
             "detail": .string(problem.detail),
             "code": .string(problem.code),
-        ]
+        ]) { _, standard in standard }
         if let requestID { object["request_id"] = .string(requestID) }
         if !problem.errors.isEmpty || problem.code == "validation_failed" {
             object["errors"] = .array(
