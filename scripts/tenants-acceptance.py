@@ -3,7 +3,9 @@
 processes on a private PostgreSQL cluster that is also the shared server of its regions, driven
 through the HTTP API only (plus psql and git to look at the results).
 
-Scenarios, in order, in one running system:
+First, the README's run command (`scripts/run.sh` on its own data folder, region `local`): a shared
+production and a dedicated staging tenant become active, the tenant's role reaches its database, the
+GitOps repository routes it. Then, in order, in one running system:
   e2e        an organization on a plan, a brand, a shared production tenant and a dedicated staging
              tenant reach `active`; the shared tenant's own role connects to its database and is
              refused on another tenant's; the GitOps repository holds the shared stack's route for
@@ -28,14 +30,18 @@ Prints one line per check; exits 1 if any check failed.
 import os
 import random
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from provisioner_system import (  # noqa: E402
-    API, System, concurrently, databases_present, plan_body, psql, roles_present, seed_organization, stack_routes,
+    API, ROOT, System, free_port, concurrently, databases_present, plan_body, psql, roles_present, seed_organization, stack_routes,
     tenant_body, wait_job, wait_tenants,
 )
 
@@ -52,6 +58,70 @@ def check(name, condition, detail=""):
 
 
 # ---------------------------------------------------------------------------------------------
+
+def scenario_readme(workdir):
+    """The README's run command itself (`scripts/run.sh`, the embedded default, region `local`)."""
+    print("readme (scripts/run.sh)", flush=True)
+    data = os.path.join(workdir, "readme")
+    port = free_port()
+    env = dict(os.environ, PROVISIONER_SKIP_BUILD="1", PROVISIONER_DATA_DIR=data, PROVISIONER_PG_PORT=str(free_port()),
+               PROVISIONER_LISTEN=f"127.0.0.1:{port}")
+    log = open(os.path.join(workdir, "run-sh.log"), "w")
+    run = subprocess.Popen([os.path.join(ROOT, "scripts", "run.sh")], env=env, stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        ready = False
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                    ready = response.status == 200
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if ready or run.poll() is not None:
+                break
+            time.sleep(0.2)
+        check("scripts/run.sh serves /readyz", ready)
+        if not ready:
+            return
+
+        catalog = subprocess.run([os.path.join(ROOT, "scripts", "postgres-cluster.sh"), "url", os.path.join(data, "postgres")],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+
+        def provisioner(*arguments):
+            return subprocess.run([BIN, *arguments], env=dict(os.environ, PROVISIONER_DATA_DIR=data, DATABASE_URL=catalog),
+                                  capture_output=True, text=True, check=True).stdout.strip()
+
+        class Local:
+            pass
+
+        local = Local()
+        local.base = base
+        admin = API(local, provisioner("dev-token", "--role", "platform-admin"))
+        admin.must("POST", "/v1/plans", plan_body("readme"))
+        seed_organization(admin, "acme-retail", "readme", brand="outlet")
+        acme = API(local, provisioner("dev-token", "--role", "org-admin", "--org", "acme-retail"))
+        acme.must("POST", "/v1/organizations/acme-retail/tenants", tenant_body("outlet-prod", brand="outlet"))
+        acme.must("POST", "/v1/organizations/acme-retail/tenants",
+                  tenant_body("outlet-staging", brand="outlet", environment="staging", placement="dedicated"))
+        tenants = wait_tenants(acme, "acme-retail", ["outlet-prod", "outlet-staging"], timeout=120)
+        check("through run.sh a shared production and a dedicated staging tenant become active",
+              [tenants.get(slug, {}).get("status") for slug in ("outlet-prod", "outlet-staging")] == ["active", "active"],
+              str({slug: tenant.get("status") for slug, tenant in tenants.items()}))
+        url = provisioner("tenant-url", "acme-retail", "outlet-prod")
+        database = tenants["outlet-prod"]["database"]
+        check("through run.sh the tenant's role reaches its database", psql(url, "SELECT current_user")[0] == [database])
+        result = subprocess.run(["git", "--git-dir", os.path.join(data, "gitops"), "grep", "-l",
+                                 f"Host(`{tenants['outlet-prod']['hostnames'][0]}`)", "main"], capture_output=True, text=True)
+        check("through run.sh the GitOps repository routes the tenant", result.returncode == 0 and "traefik/dynamic.yaml" in result.stdout)
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        try:
+            run.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+        check("run.sh stops cleanly on SIGTERM", run.poll() is not None)
+
 
 def scenario_e2e(system, admin, state):
     print("e2e", flush=True)
@@ -255,6 +325,10 @@ def main():
     os.chmod(workdir, 0o755)  # the cluster runs as the postgres user
     system = None
     try:
+        try:
+            scenario_readme(workdir)
+        except Exception as error:  # a scenario that cannot go on is one failed check
+            check("scenario_readme ran to the end", False, f"{type(error).__name__}: {error}")
         system = System(workdir, BIN, delete_grace=GRACE, worker_options=["--lease", "5"])
         admin = API(system, system.token("platform-admin"))
         state = {}
