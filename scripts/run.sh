@@ -47,8 +47,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 provisioner_env "$BIN" "$DATA" "$("$CLUSTER" url "$PG_DIR")" "${PROVISIONER_LISTEN:-127.0.0.1:8080}"
-# Region `local`: shared tenants' databases go to this same cluster.
+# Region `local`: shared tenants' databases go to this same cluster, and so do those
+# of regions created without a shared server of their own.
 "$BIN" dev-region >/dev/null
+export PROVISIONER_SHARED_REGION_FALLBACK="${PROVISIONER_SHARED_REGION_FALLBACK-local}"
 
 rel_bin="${BIN#"$ROOT"/}"
 cat <<BANNER

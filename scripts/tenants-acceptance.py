@@ -111,6 +111,14 @@ def scenario_readme(workdir):
         url = provisioner("tenant-url", "acme-retail", "outlet-prod")
         database = tenants["outlet-prod"]["database"]
         check("through run.sh the tenant's role reaches its database", psql(url, "SELECT current_user")[0] == [database])
+        # A region made through the API without a shared server of its own: run.sh's embedded default
+        # puts its shared tenants' databases on the embedded cluster too (region local's server).
+        admin.must("POST", "/v1/regions", {"slug": "eu-west", "name": "Europe West", "base_domain": "eu.odoo-hosting.example"})
+        admin.must("POST", "/v1/organizations/acme-retail/brands", {"slug": "paris", "name": "Paris", "default_region": "eu-west"})
+        acme.must("POST", "/v1/organizations/acme-retail/tenants", tenant_body("paris-prod", brand="paris"))
+        paris = wait_tenants(acme, "acme-retail", ["paris-prod"], timeout=120).get("paris-prod", {})
+        check("through run.sh a region without a shared server of its own uses the embedded cluster",
+              paris.get("status") == "active", f"{paris.get('status')} {paris.get('error')}")
         result = subprocess.run(["git", "--git-dir", os.path.join(data, "gitops"), "grep", "-l",
                                  f"Host(`{tenants['outlet-prod']['hostnames'][0]}`)", "main"], capture_output=True, text=True)
         check("through run.sh the GitOps repository routes the tenant", result.returncode == 0 and "traefik/dynamic.yaml" in result.stdout)

@@ -136,6 +136,11 @@ extension TenantStore {
         return try CatalogSQL.single(rows).decode([UInt8].self, "role_password")
     }
 
+    /// The region of that slug; `.notFound` when there is none.
+    public static func region(_ slug: String, _ connection: PostgresConnection) throws -> Region {
+        try RegionStore.decode(CatalogSQL.single(connection.query("SELECT \(RegionStore.columns) FROM regions WHERE slug = $1", [slug])))
+    }
+
     /// Moves a dedicated stack to the Odoo version its tenant now runs.
     public static func setStackOdooVersion(_ stack: UUID, to version: String, _ connection: PostgresConnection) throws {
         _ = try connection.execute(

@@ -31,6 +31,9 @@ struct Settings: Sendable {
     var authenticationFailureAuditsPerMinute: Int
     /// Seconds a deleted tenant's database is kept before it is dropped (`PROVISIONER_DELETE_GRACE`).
     var deleteGrace: Int
+    /// The region whose shared server regions without one use (`PROVISIONER_SHARED_REGION_FALLBACK`;
+    /// the embedded default sets `local`).
+    var sharedRegionFallback: String?
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
@@ -96,7 +99,8 @@ struct Settings: Sendable {
             authenticationFailureAuditsPerMinute: try integer(
                 "PROVISIONER_AUDIT_AUTH_FAILURES_PER_MINUTE", default: 10, range: 0...10_000
             ),
-            deleteGrace: try integer("PROVISIONER_DELETE_GRACE", default: 604_800, range: 0...315_360_000)
+            deleteGrace: try integer("PROVISIONER_DELETE_GRACE", default: 604_800, range: 0...315_360_000),
+            sharedRegionFallback: value("PROVISIONER_SHARED_REGION_FALLBACK")
         )
     }
 

@@ -111,7 +111,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             let publisher = StackPublisher(renderer: renderer, repository: repository, builder: StackSpecBuilder(defaults: defaults))
             let tenantJobs = TenantLifecycleJob(
-                publisher: publisher, servers: servers, secrets: secrets, deleteGrace: TimeInterval(settings.deleteGrace)
+                publisher: publisher, servers: servers, secrets: secrets, deleteGrace: TimeInterval(settings.deleteGrace),
+                fallbackRegion: settings.sharedRegionFallback
             )
             handlers.merge(tenantJobs.handlers()) { first, _ in first }
         } else {

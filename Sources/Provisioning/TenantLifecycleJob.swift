@@ -18,12 +18,20 @@ public struct TenantLifecycleJob: JobHandler {
     let secrets: SecretBox
     /// How long a deleted tenant's database is kept (`PROVISIONER_DELETE_GRACE`).
     let deleteGrace: TimeInterval
+    /// The region whose shared server a region without one of its own uses (the embedded
+    /// default's `local`, through `PROVISIONER_SHARED_REGION_FALLBACK`); `nil`: none, such a
+    /// region's shared tenants fail with a clear error.
+    let fallbackRegion: String?
 
-    public init(publisher: StackPublisher, servers: RegionDatabaseServers, secrets: SecretBox, deleteGrace: TimeInterval) {
+    public init(
+        publisher: StackPublisher, servers: RegionDatabaseServers, secrets: SecretBox, deleteGrace: TimeInterval,
+        fallbackRegion: String? = nil
+    ) {
         self.publisher = publisher
         self.servers = servers
         self.secrets = secrets
         self.deleteGrace = deleteGrace
+        self.fallbackRegion = fallbackRegion
     }
 
     /// The handler under each kind it runs, for the worker's table.
@@ -117,7 +125,7 @@ public struct TenantLifecycleJob: JobHandler {
     /// purge after the grace period as the tenant's last job.
     func delete(_ work: TenantWork, _ context: JobContext) async throws {
         guard work.tenant.status == .deleting else { return }
-        let server = try await sharedServer(work)
+        let server = try await sharedServer(work, context)
         try await context.step("render")
         _ = try await publisher.publish(work, sharedServer: server?.address, context: context)
         try await context.step("schedule_purge")
@@ -151,7 +159,7 @@ public struct TenantLifecycleJob: JobHandler {
     /// and ends the tenant `deleted`.
     func purge(_ work: TenantWork, _ context: JobContext) async throws {
         guard work.tenant.status == .deleting else { return }
-        let server = try await sharedServer(work)
+        let server = try await sharedServer(work, context)
         if work.tenant.placement == .shared {
             guard let server else { throw noSharedServer(work) }
             try await context.step("drop_database")
@@ -195,7 +203,7 @@ public struct TenantLifecycleJob: JobHandler {
             }
             return nil
         }
-        guard let server = try await sharedServer(work) else { throw noSharedServer(work) }
+        guard let server = try await sharedServer(work, context) else { throw noSharedServer(work) }
         try await context.step("database")
         let secrets = self.secrets
         let stackID = work.stack.stack.id
@@ -238,8 +246,12 @@ public struct TenantLifecycleJob: JobHandler {
         }
     }
 
-    func sharedServer(_ work: TenantWork) async throws -> Server? {
-        guard let found = try await servers.server(for: work.region) else { return nil }
+    func sharedServer(_ work: TenantWork, _ context: JobContext) async throws -> Server? {
+        var region = work.region
+        if region.sharedPostgresURLSealed == nil, let fallbackRegion, fallbackRegion != region.slug {
+            region = try await context.withFencedTransaction { try TenantStore.region(fallbackRegion, $0) }
+        }
+        guard let found = try await servers.server(for: region) else { return nil }
         return Server(
             provisioner: found.provisioner, address: try StackSpecBuilder.SharedServer(connectionString: found.connectionString)
         )

@@ -87,7 +87,9 @@ import Testing
         }
     }
 
-    static func withHarness(configureServer: Bool = true, _ body: (Harness) async throws -> Void) async throws {
+    static func withHarness(
+        configureServer: Bool = true, fallbackRegion: String? = nil, _ body: (Harness) async throws -> Void
+    ) async throws {
         let repository = FileManager.default.temporaryDirectory.appendingPathComponent("tenant-jobs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: repository) }
         try await TestDatabase.withSchema(poolSize: 8) { pool, _ in
@@ -125,7 +127,7 @@ import Testing
                     renderer: StackRenderer(templates: templates), repository: GitOpsRepository(path: repository),
                     builder: StackSpecBuilder(defaults: StackDefaults())
                 ),
-                servers: servers, secrets: secrets, deleteGrace: 0
+                servers: servers, secrets: secrets, deleteGrace: 0, fallbackRegion: fallbackRegion
             )
             let queue = JobQueue(pool: pool, retryPolicy: RetryPolicy(base: .milliseconds(50)))
             let worker = Worker(
@@ -300,6 +302,23 @@ import Testing
             #expect(active.status == .active)
             #expect(active.error == nil)
             #expect(try await harness.databaseExists(paris.database))
+        }
+    }
+
+    /// The embedded default: a region created without a shared server of its own uses the
+    /// fallback region's (`PROVISIONER_SHARED_REGION_FALLBACK`).
+    @Test func aRegionWithoutASharedServerUsesTheFallbackRegionsServer() async throws {
+        try await Self.withHarness(fallbackRegion: "eu-west") { harness in
+            _ = try await RegionStore(pool: harness.pool).create(
+                Region(slug: "us-east", name: "US", baseDomain: "us.example.net", gitopsPath: "clusters/us-east", sharedStackCapacity: 10),
+                audit: .test
+            )
+            var request = Self.request("boston")
+            request.region = "us-east"
+            let (boston, job) = try await harness.create(request)
+            #expect(try await harness.finished(job).state == .succeeded)
+            #expect(try await harness.tenant(boston.id).status == .active)
+            #expect(try await harness.databaseExists(boston.database))
         }
     }
 }
