@@ -64,6 +64,8 @@ struct DevRegionCommand: AsyncParsableCommand {
             try connection.simpleQuery(
                 "\(verb) ROLE \(quoted) LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD \(try connection.quoteLiteral(verifier))"
             )
+            // Suspending a tenant ends its open sessions too.
+            try connection.simpleQuery("GRANT pg_signal_backend TO \(quoted)")
             return try connection.query("SELECT current_setting('port') AS port").first?.decode(String.self, "port") ?? "5432"
         }
         let url = "postgresql://\(role):\(password)@\(host):\(port)/postgres"

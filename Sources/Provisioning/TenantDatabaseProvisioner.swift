@@ -207,8 +207,10 @@ public struct TenantDatabaseProvisioner: Sendable {
     }
 
     /// Caps the connections to the tenant's database: `0` refuses every new session of the
-    /// tenant's and the stack's roles (a suspended tenant), `-1` lifts the cap (the tenant role's
-    /// own limit still applies). A missing database is an error: provision first.
+    /// tenant's and the stack's roles (a suspended tenant) and, when the admin role may signal
+    /// other sessions (superuser or member of `pg_signal_backend`), ends the open ones; `-1` lifts
+    /// the cap (the tenant role's own limit still applies). A missing database is an error:
+    /// provision first.
     public func setDatabaseConnectionLimit(_ tenant: TenantDatabase, _ limit: Int) async throws(TenantDatabaseError) {
         guard limit >= -1 else {
             throw .failed(step: .database, sqlState: "22023")
@@ -216,6 +218,16 @@ public struct TenantDatabaseProvisioner: Sendable {
         let database = tenant.databaseName
         try await run(.database, locking: database) { (connection) throws(DatabaseError) in
             try connection.simpleQuery("ALTER DATABASE \(try connection.quoteIdentifier(database)) CONNECTION LIMIT \(limit)")
+            guard limit == 0 else { return }
+            let mayTerminate = try connection.query(
+                "SELECT rolsuper OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS may FROM pg_roles WHERE rolname = current_user"
+            ).first?.decode(Bool.self, "may")
+            if mayTerminate == true {
+                _ = try connection.query(
+                    "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    [database]
+                )
+            }
         }
     }
 

@@ -200,8 +200,13 @@ import Testing
             let revision = try await ArtifactStore(pool: harness.pool).revision(stack: stack.id)
             #expect(revision.gitCommit == (try GitOpsRepository(path: harness.repository).head()))
 
-            // Suspend: routes gone, connections refused, status follows the job.
-            let suspended = try await harness.run(.suspend, paris, sql: "UPDATE tenants SET suspended = true WHERE id = $1::uuid")
+            // Suspend: routes gone, open sessions ended, new ones refused, status follows the job.
+            let suspended = try await TenantDatabaseTests.asRole(paris.database, password: password, database: paris.database) { session in
+                _ = try await session.query("SELECT 1 AS one")
+                let job = try await harness.run(.suspend, paris, sql: "UPDATE tenants SET suspended = true WHERE id = $1::uuid")
+                await #expect(throws: (any Error).self) { _ = try await session.query("SELECT 1 AS one") }
+                return job
+            }
             #expect(suspended.state == .succeeded)
             #expect(try await harness.tenant(paris.id).status == .suspended)
             #expect(try harness.files(stack)["traefik/dynamic.yaml"]?.contains("paris.acme.eu.example.net") == false)
