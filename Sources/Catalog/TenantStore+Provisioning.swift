@@ -17,17 +17,16 @@ extension TenantStore {
         return try CatalogSQL.single(rows).decode(UUID.self, "id")
     }
 
-    /// The tenant of that id with its stack, region and plan; `.notFound` when there is none, or
-    /// when it was never placed.
+    /// The tenant of that id with its stack and region; `.notFound` when there is none, or when it
+    /// was never placed.
     public static func work(tenant id: UUID, on connection: PostgresConnection) throws -> TenantWork {
         let tenant = try fetch(id: id, connection)
         guard let stackID = tenant.stack else { throw CatalogError.notFound }
         let extra = try CatalogSQL.single(
             connection.query(
                 """
-                SELECT t.role_password, t.database_ready_at IS NOT NULL AS ready, r.slug AS region_slug,
-                    o.plan_id::text AS plan_id
-                FROM tenants t JOIN regions r ON r.id = t.region_id JOIN organizations o ON o.id = t.organization_id
+                SELECT t.role_password, t.database_ready_at IS NOT NULL AS ready, r.slug AS region_slug
+                FROM tenants t JOIN regions r ON r.id = t.region_id
                 WHERE t.id = $1::uuid
                 """,
                 [id]
@@ -40,15 +39,8 @@ extension TenantStore {
                 )
             )
         )
-        let plan = try PlanStore.decode(
-            CatalogSQL.single(
-                connection.query(
-                    "SELECT \(PlanStore.columns) FROM plans WHERE id = $1::uuid", [try extra.decode(String.self, "plan_id")]
-                )
-            )
-        )
         return TenantWork(
-            tenant: tenant, stack: try stackRecord(stackID, lock: false, connection), region: region, plan: plan,
+            tenant: tenant, stack: try stackRecord(stackID, lock: false, connection), region: region,
             rolePasswordSealed: try extra.decodeIfPresent([UInt8].self, "role_password"),
             databaseReady: try extra.decode(Bool.self, "ready")
         )
@@ -57,9 +49,6 @@ extension TenantStore {
     /// The stack row, locked until the transaction ends when `lock` is set: renders of one stack
     /// take this lock first, so they read its tenants and commit its revisions one at a time.
     public static func stackRecord(_ id: UUID, lock: Bool, _ connection: PostgresConnection) throws -> StackRecord {
-        if lock {
-            _ = try CatalogSQL.single(connection.query("SELECT id FROM stacks WHERE id = $1::uuid FOR UPDATE", [id]))
-        }
         let row = try CatalogSQL.single(
             connection.query(
                 """
@@ -67,6 +56,7 @@ extension TenantStore {
                     s.current_revision, s.version, s.created_at, s.updated_at, s.database_role, s.database_password
                 FROM stacks s JOIN regions r ON r.id = s.region_id LEFT JOIN organizations o ON o.id = s.organization_id
                 WHERE s.id = $1::uuid
+                \(lock ? "FOR UPDATE OF s" : "")
                 """,
                 [id]
             )

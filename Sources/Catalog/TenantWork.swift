@@ -1,24 +1,22 @@
 public import Foundation
 
-/// What a worker reads to carry out one tenant job: the tenant, its stack, its region and its
-/// organization's plan, with the sealed secrets the job needs (never shown by the API).
+/// What a worker reads to carry out one tenant job: the tenant, its stack and its region, with the
+/// sealed secrets the job needs (never shown by the API).
 public struct TenantWork: Sendable {
     public var tenant: Tenant
     public var stack: StackRecord
     public var region: Region
-    public var plan: Plan
     /// The tenant role's password, sealed with the master key; `nil` until first provisioned.
     public var rolePasswordSealed: [UInt8]?
     /// Whether its database was last seen complete.
     public var databaseReady: Bool
 
     public init(
-        tenant: Tenant, stack: StackRecord, region: Region, plan: Plan, rolePasswordSealed: [UInt8]?, databaseReady: Bool
+        tenant: Tenant, stack: StackRecord, region: Region, rolePasswordSealed: [UInt8]?, databaseReady: Bool
     ) {
         self.tenant = tenant
         self.stack = stack
         self.region = region
-        self.plan = plan
         self.rolePasswordSealed = rolePasswordSealed
         self.databaseReady = databaseReady
     }
