@@ -22,11 +22,13 @@ GitOps repository routes it. Then, in order, in one running system:
              fresh database.
   isolation  an organization's token sees no tenant, job, stack, usage or artifact of another
              organization (404), and no shared stack's files.
+  secrets    (after e2e) no secret appears in any debug-level log, API answer or GitOps file.
 
 Usage: PROVISIONER_BIN=.build/debug/provisioner scripts/tenants-acceptance.py
 Prints one line per check; exits 1 if any check failed.
 """
 
+import json
 import os
 import random
 import shutil
@@ -301,6 +303,34 @@ def scenario_delete(system, admin, state):
     check("the fresh database exists", databases_present(system, [again["database"]]) == 1)
 
 
+def scenario_secrets(system, admin, state):
+    """No secret in any log, API answer or GitOps file: the shared server's admin password, a
+    tenant role's password, the master key."""
+    print("secrets", flush=True)
+    url = system.run("tenant-url", "acme", "shop").strip()
+    tenant_password = url.split("password='", 1)[1].split("'", 1)[0] if "password='" in url else ""
+    with open(os.path.join(system.data, "shared-admin.password")) as handle:
+        admin_password = handle.read().strip()
+    with open(os.path.join(system.data, "master.key")) as handle:
+        master_key = handle.read().strip()
+    secrets = {"the shared server's admin password": admin_password, "a tenant role's password": tenant_password,
+               "the master key": master_key}
+    check("the secrets to look for are known", all(len(value) >= 16 for value in secrets.values()))
+    logs = ""
+    for name in os.listdir(system.workdir):
+        if name.endswith(".log"):
+            with open(os.path.join(system.workdir, name), errors="replace") as handle:
+                logs += handle.read()
+    tenant = state["acme"].call("GET", "/v1/organizations/acme/tenants/shop")[1]
+    region = admin.call("GET", "/v1/regions/local")[1]
+    answers = json.dumps([tenant, region])
+    _, gitops = system.git("grep", "-h", "-e", admin_password, "-e", tenant_password, "main")
+    for name, value in secrets.items():
+        check(f"{name} is in no log ({len(logs)} bytes of worker and serve logs)", value not in logs)
+        check(f"{name} is in no API answer", value not in answers)
+    check("no secret is in the GitOps repository", gitops.strip() == "")
+
+
 def scenario_isolation(system, admin, state):
     print("isolation", flush=True)
     acme, staging, store = state["acme"], state["staging"], state["store"]
@@ -337,10 +367,11 @@ def main():
             scenario_readme(workdir)
         except Exception as error:  # a scenario that cannot go on is one failed check
             check("scenario_readme ran to the end", False, f"{type(error).__name__}: {error}")
-        system = System(workdir, BIN, delete_grace=GRACE, worker_options=["--lease", "5"])
+        system = System(workdir, BIN, delete_grace=GRACE, worker_options=["--lease", "5"], log_level="debug")
         admin = API(system, system.token("platform-admin"))
         state = {}
-        for scenario in (scenario_e2e, scenario_quota, scenario_placement, scenario_fault, scenario_delete, scenario_isolation):
+        for scenario in (scenario_e2e, scenario_secrets, scenario_quota, scenario_placement, scenario_fault, scenario_delete,
+                         scenario_isolation):
             started = time.time()
             try:
                 scenario(system, admin, state)

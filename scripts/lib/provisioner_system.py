@@ -41,7 +41,7 @@ def psql(url, sql):
 class System:
     """The cluster, the data folder, `serve` and the workers."""
 
-    def __init__(self, workdir, binary, workers=4, delete_grace=604800, worker_options=()):
+    def __init__(self, workdir, binary, workers=4, delete_grace=604800, worker_options=(), log_level="info"):
         self.workdir = workdir
         self.binary = binary
         self.data = os.path.join(workdir, "data")
@@ -71,7 +71,7 @@ class System:
             PROVISIONER_JWT_AUDIENCE="provisioner",
             PROVISIONER_RATE_LIMIT="0",
             PROVISIONER_DELETE_GRACE=str(delete_grace),
-            PROVISIONER_LOG_LEVEL="info",
+            PROVISIONER_LOG_LEVEL=log_level,
         )
         self.run("migrate")
         self.env["PROVISIONER_JWKS"] = self.run("dev-keys").strip().splitlines()[-1]
