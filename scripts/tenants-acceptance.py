@@ -382,6 +382,9 @@ def main():
         if system is not None:
             system.stop()
         if failures:
+            # Keep the logs, not the clusters' gigabytes.
+            shutil.rmtree(os.path.join(workdir, "postgres"), ignore_errors=True)
+            shutil.rmtree(os.path.join(workdir, "readme", "postgres"), ignore_errors=True)
             print(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
