@@ -43,8 +43,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from provisioner_system import (  # noqa: E402
-    API, ROOT, System, free_port, concurrently, databases_present, plan_body, psql, roles_present, seed_organization, stack_routes,
-    tenant_body, wait_job, wait_tenants,
+    API, ROOT, System, concurrently, databases_present, free_port, organization_in_new_region, plan_body, psql,
+    roles_present, seed_organization, stack_routes, tenant_body, wait_job, wait_tenants,
 )
 
 BIN = os.environ.get("PROVISIONER_BIN") or sys.exit("set PROVISIONER_BIN to the provisioner executable")
@@ -201,10 +201,7 @@ def scenario_quota(system, admin, state):
 
 def scenario_placement(system, admin, state):
     print("placement", flush=True)
-    system.run("dev-region", "--slug", "crowd", "--base-domain", "crowd.provisioner.test", "--shared-stack-capacity", "50")
-    admin.must("POST", "/v1/plans", plan_body("crowd"))
-    seed_organization(admin, "crowd", "crowd", region="crowd")
-    api = API(system, system.token("org-admin", "crowd"))
+    api = organization_in_new_region(system, admin, "crowd", 50)
     results = concurrently([
         (lambda index=index: api.call("POST", "/v1/organizations/crowd/tenants", tenant_body(f"shop-{index:03d}", version="18.0")))
         for index in range(200)
@@ -225,10 +222,7 @@ def scenario_placement(system, admin, state):
 
 def scenario_fault(system, admin, state):
     print("fault", flush=True)
-    system.run("dev-region", "--slug", "fault", "--base-domain", "fault.provisioner.test", "--shared-stack-capacity", "30")
-    admin.must("POST", "/v1/plans", plan_body("fault"))
-    seed_organization(admin, "faulty", "fault", region="fault")
-    api = API(system, system.token("org-admin", "faulty"))
+    api = organization_in_new_region(system, admin, "faulty", 30)
     stop = threading.Event()
     kills = []
 

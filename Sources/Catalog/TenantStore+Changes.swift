@@ -35,9 +35,7 @@ extension TenantStore {
                 [organization]
             )
         )
-        let before = try lockLive(organization, slug, connection)
-        guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
-        try refuseDeleting(before)
+        let before = try lockForAction(organization, slug, condition, connection)
 
         let newSize = change.size.flatMap { $0 == before.size ? nil : $0 }
         let newVersion = change.odooVersion.flatMap { $0 == before.odooVersion ? nil : $0 }
@@ -154,9 +152,7 @@ extension TenantStore {
         organization: String, slug: String, condition: VersionCondition = .none, audit: AuditContext,
         on connection: PostgresConnection, enqueue: JobEnqueuer
     ) throws -> (tenant: Tenant, job: UUID) {
-        let before = try lockLive(organization, slug, connection)
-        guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
-        try refuseDeleting(before)
+        let before = try lockForAction(organization, slug, condition, connection)
         guard before.status == .active, !before.suspended else {
             throw CatalogError.conflict(
                 code: "invalid_state",
@@ -176,9 +172,7 @@ extension TenantStore {
         organization: String, slug: String, condition: VersionCondition = .none, audit: AuditContext,
         on connection: PostgresConnection, enqueue: JobEnqueuer
     ) throws -> (tenant: Tenant, job: UUID) {
-        let before = try lockLive(organization, slug, connection)
-        guard condition.admits(before.version) else { throw CatalogError.preconditionFailed }
-        try refuseDeleting(before)
+        let before = try lockForAction(organization, slug, condition, connection)
         if before.status == .failed {
             let job = try enqueue(before, .provision)
             return (try record(before, "retry", job: job, audit: audit, connection), job)
@@ -194,6 +188,17 @@ extension TenantStore {
     }
 
     // MARK: - Shared steps
+
+    /// The live tenant, row-locked, when `condition` admits its version and it is not being
+    /// deleted: what every action on a tenant starts with.
+    static func lockForAction(
+        _ organization: String, _ slug: String, _ condition: VersionCondition, _ connection: PostgresConnection
+    ) throws -> Tenant {
+        let tenant = try lockLive(organization, slug, connection)
+        guard condition.admits(tenant.version) else { throw CatalogError.preconditionFailed }
+        try refuseDeleting(tenant)
+        return tenant
+    }
 
     /// `.conflict(tenant_deleting)` for a tenant on its way out.
     static func refuseDeleting(_ tenant: Tenant) throws {

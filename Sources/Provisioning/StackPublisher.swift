@@ -34,6 +34,20 @@ public struct StackPublisher: Sendable {
         public var created: Bool
     }
 
+    /// Renders `spec` for a job: a spec that breaks a rule fails the job for good (`dead`) with
+    /// every field error, since running it again cannot help.
+    static func render(_ spec: StackSpec, with renderer: StackRenderer) throws -> ArtifactRevision {
+        let result = Result { () throws(RenderError) -> ArtifactRevision in try renderer.render(spec) }
+        switch result {
+        case .success(let revision):
+            return revision
+        case .failure(.invalidSpec(let errors)):
+            throw JobFailure.permanent("invalid stack spec: " + errors.map(\.description).joined(separator: "; "))
+        case .failure(let error):
+            throw error
+        }
+    }
+
     /// Publishes the stack of `work`; `retire` publishes it empty whatever its tenants.
     /// `sharedServer` is the region's shared server (shared stacks).
     public func publish(
@@ -53,11 +67,7 @@ public struct StackPublisher: Sendable {
                 revision = try ArtifactRevision(files: [])
             } else {
                 let spec = try builder.spec(stack: stack, region: region, members: members, size: size, sharedServer: sharedServer)
-                do {
-                    revision = try renderer.render(spec)
-                } catch RenderError.invalidSpec(let errors) {
-                    throw JobFailure.permanent("invalid stack spec: " + errors.map(\.description).joined(separator: "; "))
-                }
+                revision = try Self.render(spec, with: renderer)
             }
             let (recorded, created) = try ArtifactStore.record(
                 revision, stack: stack.stack.id, job: job.id, actor: actor, on: connection

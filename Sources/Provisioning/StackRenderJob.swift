@@ -42,15 +42,7 @@ public struct StackRenderJob: JobHandler {
             throw JobFailure.permanent("the spec cannot be read: \(error)")
         }
         try await context.step("render")
-        let revision: ArtifactRevision
-        do {
-            revision = try renderer.render(spec)
-        } catch {
-            if case .invalidSpec(let errors) = error {
-                throw JobFailure.permanent("invalid stack spec: " + errors.map(\.description).joined(separator: "; "))
-            }
-            throw error
-        }
+        let revision = try StackPublisher.render(spec, with: renderer)
         try await context.step("record")
         let job = context.job
         let actor = job.createdBy ?? "provisioner"

@@ -176,6 +176,17 @@ def seed_organization(admin, org, plan, region="local", brand="main"):
     admin.must("POST", f"/v1/organizations/{org}/brands", {"slug": brand, "name": brand.title(), "default_region": region})
 
 
+def organization_in_new_region(system, admin, slug, capacity):
+    """A region `slug` on the system's cluster (`dev-region`, `capacity` tenants per shared stack),
+    a plan and an organization of the same slug whose brand `main` defaults to it; answers the
+    organization's admin client."""
+    system.run("dev-region", "--slug", slug, "--base-domain", f"{slug}.provisioner.test", "--shared-stack-capacity",
+               str(capacity))
+    admin.must("POST", "/v1/plans", plan_body(slug))
+    seed_organization(admin, slug, slug, region=slug)
+    return API(system, system.token("org-admin", slug))
+
+
 def plan_body(slug, max_tenants=1000, dedicated=20):
     return {
         "slug": slug, "name": slug.title(), "max_tenants": max_tenants, "max_production_tenants": max_tenants,
