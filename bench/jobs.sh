@@ -40,7 +40,9 @@
 #   unlimited), BENCH_SKIP_BUILD=1 to use the existing .build/release/provisioner,
 #   BENCH_STRICT=1 to fail on a missed target, BENCH_SYSTEMS (provisioner,pgqueuer;
 #   one of them for tuning runs: no table then), BENCH_PROV_SETUP_SQL (experiments:
-#   SQL run on the provisioner database after its migrations),
+#   SQL run on the provisioner database after its migrations), BENCH_PG_SETTINGS (experiments:
+#   postgresql.conf lines for the shared cluster, e.g. "autovacuum_naptime = 1"; both systems
+#   see them),
 #   BENCH_PG_STAT_STATEMENTS=1 (investigation: the top statements of each phase).
 set -euo pipefail
 
@@ -81,6 +83,15 @@ if [[ "${BENCH_PG_STAT_STATEMENTS:-0}" == "1" ]]; then
         echo "shared_preload_libraries = 'pg_stat_statements'" | runuser -u postgres -- tee -a "$conf" >/dev/null
     else
         echo "shared_preload_libraries = 'pg_stat_statements'" >>"$conf"
+    fi
+fi
+if [[ -n "${BENCH_PG_SETTINGS:-}" ]]; then
+    # Experiments: extra postgresql.conf lines for the shared cluster (both systems see them).
+    conf="$PG_DIR/pgdata/postgresql.conf"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        printf '%s\n' "$BENCH_PG_SETTINGS" | runuser -u postgres -- tee -a "$conf" >/dev/null
+    else
+        printf '%s\n' "$BENCH_PG_SETTINGS" >>"$conf"
     fi
 fi
 "$CLUSTER" start "$PG_DIR"

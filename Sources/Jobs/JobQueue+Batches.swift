@@ -6,7 +6,7 @@ extension JobQueue {
     /// The PostgreSQL array literals of the jobs' ids and fences (both are safe unquoted).
     static func arrays(_ jobs: [ClaimedJob]) -> (ids: String, fences: String) {
         (
-            "{" + jobs.map { $0.id.uuidString.lowercased() }.joined(separator: ",") + "}",
+            "{" + jobs.map(\.id.postgresText).joined(separator: ",") + "}",
             "{" + jobs.map { String($0.fence) }.joined(separator: ",") + "}"
         )
     }

@@ -34,17 +34,16 @@ public final class Worker: Service, Sendable {
         var leaseDeadline: ContinuousClock.Instant
     }
 
-    struct PendingCompletion {
-        var job: ClaimedJob
-        var continuation: CheckedContinuation<Bool, Never>
-    }
-
     struct State {
         var claiming = true
         var held: [UUID: Held] = [:]
         var wake: AsyncStream<Void>.Continuation?
         var flush: AsyncStream<Void>.Continuation?
-        var pendingCompletions: [PendingCompletion] = []
+        /// Jobs whose handler returned, waiting for the next completion batch; each still holds
+        /// its slot until its completion is written.
+        var pendingCompletions: [ClaimedJob] = []
+        /// Jobs claimed since this process last vacuumed the jobs table.
+        var claimsSinceVacuum = 0
     }
 
     /// - Parameter listenerConfiguration: where to `LISTEN` for new jobs; `nil` polls only.
@@ -108,6 +107,13 @@ public final class Worker: Service, Sendable {
                 background.addTask { await self.repeatEvery(self.configuration.heartbeatInterval) { await self.heartbeat() } }
                 background.addTask { await self.repeatEvery(self.configuration.rescueInterval) { await self.rescue() } }
                 background.addTask { await self.writeCompletions(flushes) }
+                if let threshold = self.configuration.vacuumAfterClaims {
+                    background.addTask {
+                        await self.repeatEvery(self.configuration.vacuumCheckInterval) {
+                            await self.vacuum(after: threshold)
+                        }
+                    }
+                }
                 if let retention = self.configuration.retention {
                     background.addTask {
                         await self.repeatEvery(self.configuration.pruneInterval) { await self.prune(retention) }
@@ -118,6 +124,9 @@ public final class Worker: Service, Sendable {
                     let deadline = ContinuousClock.now + self.configuration.gracePeriod
                     jobs.addTask { await self.awaitDrained(until: deadline) }
                 }
+                // Completions submitted since the last batch (e.g. by jobs interrupted at the end
+                // of the grace period that finished anyway) are written before stopping.
+                await self.writePendingCompletions()
                 background.cancelAll()
             }
         } onGracefulShutdown: {
@@ -211,6 +220,7 @@ public final class Worker: Service, Sendable {
                     guard state.claiming else {
                         return false
                     }
+                    state.claimsSinceVacuum += claimed.count
                     for job in claimed {
                         let context = JobContext(job: job, queue: queue, logger: logger, workerID: configuration.workerID)
                         state.held[job.id] = Held(
@@ -271,89 +281,98 @@ public final class Worker: Service, Sendable {
     }
 
     private func perform(_ job: ClaimedJob) async {
-        guard let held = state.withLock({ $0.held[job.id] }) else {
+        guard let context = state.withLock({ $0.held[job.id]?.context }) else {
             return
         }
-        let context = held.context
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(job.id)"
-        logger[metadataKey: "job.kind"] = "\(job.kind)"
-        let outcome: Outcome
-        if let handler = handlers[job.kind] {
-            let handlerTask = Task { try await handler.run(context) }
-            context.onInterrupt { _ in handlerTask.cancel() }
-            let result = await withTaskCancellationHandler {
-                await handlerTask.result
-            } onCancel: {
-                context.interrupt(.shuttingDown)
-            }
-            outcome = await record(result, of: job, context: context, logger: logger)
-        } else {
-            logger.warning("no handler for this kind: handed back")
+        guard let handler = handlers[job.kind] else {
+            jobLogger(job).warning("no handler for this kind: handed back")
             await handBack(job, after: configuration.unknownKindDelay)
-            outcome = .released
+            settle([(job, .released)])
+            return
         }
-        let claimedAt = held.claimedAt
-        let remaining = state.withLock { state -> Int in
-            state.held[job.id] = nil
-            return state.held.count
+        let handlerTask = Task { try await handler.run(context) }
+        context.onInterrupt { _ in handlerTask.cancel() }
+        let result = await withTaskCancellationHandler {
+            await handlerTask.result
+        } onCancel: {
+            context.interrupt(.shuttingDown)
         }
-        let label: String
-        switch outcome {
-        case .finished(let state):
-            label = state.rawValue
-        case .lost:
-            label = "lost"
-            metrics.leasesLost.increment()
-            logger.warning("lease lost: the job's result was not recorded")
-        case .released:
-            label = "released"
+        switch result {
+        case .success:
+            // Written with others by `writeCompletions`, which then frees the slot.
+            submitCompletion(job)
+        case .failure(let error):
+            settle([(job, await recordFailure(error, of: job, context: context))])
         }
-        metrics.finished(job, outcome: label, after: ContinuousClock.now - claimedAt)
+    }
+
+    /// Frees the slots of jobs that left this worker, records their metrics and wakes the claim
+    /// loop.
+    private func settle(_ jobs: [(job: ClaimedJob, outcome: Outcome)]) {
+        let now = ContinuousClock.now
+        let (claimedAt, remaining) = state.withLock { state -> ([ContinuousClock.Instant?], Int) in
+            let claimedAt = jobs.map { state.held.removeValue(forKey: $0.job.id)?.claimedAt }
+            return (claimedAt, state.held.count)
+        }
+        for ((job, outcome), claimed) in zip(jobs, claimedAt) {
+            let label: String
+            switch outcome {
+            case .finished(let state):
+                label = state.rawValue
+            case .lost:
+                label = "lost"
+                metrics.leasesLost.increment()
+                jobLogger(job).warning("lease lost: the job's result was not recorded")
+            case .released:
+                label = "released"
+            }
+            metrics.finished(job, outcome: label, after: claimed.map { now - $0 } ?? .zero)
+        }
         metrics.busySlots.record(remaining)
         wake()
     }
 
-    private func record(
-        _ result: Result<Void, any Error>, of job: ClaimedJob, context: JobContext, logger: Logger
-    ) async -> Outcome {
-        switch result {
-        case .success:
-            return await submitCompletion(job) ? .finished(.succeeded) : .lost
-        case .failure(let error):
-            switch context.interruption {
-            case .leaseLost:
-                return .lost
-            case .shuttingDown:
-                await handBack(job)
-                return .released
-            case .cancellationRequested, nil:
-                break
-            }
-            if error as? JobInterruption == .cancellationRequested || context.isCancellationRequested {
-                switch await persist(job, { try await self.queue.acknowledgeCancellation(job) }) {
-                case .success:
-                    logger.info("job cancelled at a step")
-                    return .finished(.cancelled)
-                case .failure:
-                    return .lost
-                }
-            }
-            if error as? JobInterruption == .leaseLost {
-                return .lost
-            }
-            let permanent = error is JobFailure
-            let message = Self.describe(error)
-            switch await persist(job, { try await self.queue.fail(job, error: message, permanent: permanent) }) {
-            case .success(let state):
-                logger.warning(
-                    "job attempt failed",
-                    metadata: ["job.attempt": "\(job.attempts)", "job.state": "\(state.rawValue)", "error": "\(message)"]
-                )
-                return .finished(state)
+    /// The worker's logger with the job's id and kind (made only when something is logged).
+    private func jobLogger(_ job: ClaimedJob) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(job.id)"
+        logger[metadataKey: "job.kind"] = "\(job.kind)"
+        return logger
+    }
+
+    private func recordFailure(_ error: any Error, of job: ClaimedJob, context: JobContext) async -> Outcome {
+        switch context.interruption {
+        case .leaseLost:
+            return .lost
+        case .shuttingDown:
+            await handBack(job)
+            return .released
+        case .cancellationRequested, nil:
+            break
+        }
+        if error as? JobInterruption == .cancellationRequested || context.isCancellationRequested {
+            switch await persist(job, { try await self.queue.acknowledgeCancellation(job) }) {
+            case .success:
+                jobLogger(job).info("job cancelled at a step")
+                return .finished(.cancelled)
             case .failure:
                 return .lost
             }
+        }
+        if error as? JobInterruption == .leaseLost {
+            return .lost
+        }
+        let permanent = error is JobFailure
+        let message = Self.describe(error)
+        switch await persist(job, { try await self.queue.fail(job, error: message, permanent: permanent) }) {
+        case .success(let state):
+            jobLogger(job).warning(
+                "job attempt failed",
+                metadata: ["job.attempt": "\(job.attempts)", "job.state": "\(state.rawValue)", "error": "\(message)"]
+            )
+            return .finished(state)
+        case .failure:
+            return .lost
         }
     }
 
@@ -384,55 +403,48 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Completions in batches
 
-    /// Queues `job`'s completion for the next batch; returns whether it was recorded.
-    private func submitCompletion(_ job: ClaimedJob) async -> Bool {
-        await withCheckedContinuation { continuation in
-            let flush = state.withLock { state -> AsyncStream<Void>.Continuation? in
-                state.pendingCompletions.append(PendingCompletion(job: job, continuation: continuation))
-                return state.flush
-            }
-            flush?.yield()
+    /// Queues `job`'s completion for the next batch.
+    private func submitCompletion(_ job: ClaimedJob) {
+        let flush = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.pendingCompletions.append(job)
+            return state.flush
         }
+        flush?.yield()
     }
 
     private func writeCompletions(_ flushes: AsyncStream<Void>) async {
         for await _ in flushes {
+            await writePendingCompletions()
+        }
+    }
+
+    /// Writes the waiting completions in batches (whatever finished while the previous batch was
+    /// being written), then frees their slots.
+    private func writePendingCompletions() async {
+        while true {
+            let jobs = state.withLock { state -> [ClaimedJob] in
+                defer { state.pendingCompletions.removeAll() }
+                return state.pendingCompletions
+            }
+            guard !jobs.isEmpty else {
+                return
+            }
+            var backoff = Duration.milliseconds(50)
+            let deadline = ContinuousClock.now + configuration.lease
+            var recorded: Set<UUID> = []
             while true {
-                let batch = state.withLock { state -> [PendingCompletion] in
-                    defer { state.pendingCompletions.removeAll() }
-                    return state.pendingCompletions
-                }
-                guard !batch.isEmpty else {
+                do {
+                    recorded = try await queue.complete(jobs)
+                    break
+                } catch let error as DatabaseError where error.isUnavailable && ContinuousClock.now + backoff < deadline {
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(1))
+                } catch {
+                    logger.error("recording completions failed", metadata: ["jobs": "\(jobs.count)", "error": "\(error)"])
                     break
                 }
-                let jobs = batch.map(\.job)
-                var backoff = Duration.milliseconds(50)
-                let deadline = ContinuousClock.now + configuration.lease
-                var recorded: Set<UUID> = []
-                while true {
-                    do {
-                        recorded = try await queue.complete(jobs)
-                        break
-                    } catch let error as DatabaseError where error.isUnavailable && ContinuousClock.now + backoff < deadline {
-                        try? await Task.sleep(for: backoff)
-                        backoff = min(backoff * 2, .seconds(1))
-                    } catch {
-                        logger.error("recording completions failed", metadata: ["jobs": "\(jobs.count)", "error": "\(error)"])
-                        break
-                    }
-                }
-                for pending in batch {
-                    pending.continuation.resume(returning: recorded.contains(pending.job.id))
-                }
             }
-        }
-        // Cancelled with completions waiting (only if jobs were abandoned): answer them.
-        let left = state.withLock { state -> [PendingCompletion] in
-            defer { state.pendingCompletions.removeAll() }
-            return state.pendingCompletions
-        }
-        for pending in left {
-            pending.continuation.resume(returning: false)
+            settle(jobs.map { ($0, recorded.contains($0.id) ? .finished(.succeeded) : .lost) })
         }
     }
 
@@ -483,6 +495,27 @@ public final class Worker: Service, Sendable {
             }
         } catch {
             logger.warning("rescuing expired leases failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Vacuums the jobs table once this process claimed `threshold` jobs since it last did.
+    private func vacuum(after threshold: Int) async {
+        let due = state.withLock { state -> Bool in
+            guard state.claimsSinceVacuum >= threshold else {
+                return false
+            }
+            state.claimsSinceVacuum = 0
+            return true
+        }
+        guard due else {
+            return
+        }
+        let started = ContinuousClock.now
+        do {
+            try await queue.vacuum()
+            logger.debug("jobs table vacuumed", metadata: ["duration": "\(ContinuousClock.now - started)"])
+        } catch {
+            logger.warning("vacuuming the jobs table failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -28,6 +28,14 @@ public struct WorkerConfiguration: Sendable {
     /// Finished jobs are deleted after this long; `nil` keeps them.
     public var retention: Duration?
     public var pruneInterval: Duration
+    /// After this process claimed this many jobs, it vacuums the jobs table (``JobQueue/vacuum()``)
+    /// at its next ``vacuumCheckInterval``; `nil` leaves it to autovacuum. Each claim leaves the
+    /// claimed jobs' entries dead at the front of the claim index, and only a vacuum removes their
+    /// emptied pages: until then every claim walks over them. Autovacuum visits a database at most
+    /// once per `autovacuum_naptime` (a minute by default), far too seldom at thousands of jobs a
+    /// second.
+    public var vacuumAfterClaims: Int?
+    public var vacuumCheckInterval: Duration
     /// Names this process in the jobs it holds and in logs.
     public var workerID: String
 
@@ -36,7 +44,8 @@ public struct WorkerConfiguration: Sendable {
         pollInterval: Duration = .seconds(2), rescueInterval: Duration = .seconds(5), gracePeriod: Duration = .seconds(25),
         claimBatch: Int = 100, claimCoalescing: Duration = .milliseconds(2), unknownKindDelay: Duration = .seconds(30),
         retention: Duration? = .seconds(7 * 86400),
-        pruneInterval: Duration = .seconds(600), workerID: String = WorkerConfiguration.defaultWorkerID()
+        pruneInterval: Duration = .seconds(600), vacuumAfterClaims: Int? = 10_000,
+        vacuumCheckInterval: Duration = .seconds(1), workerID: String = WorkerConfiguration.defaultWorkerID()
     ) {
         self.queues = queues
         self.slots = max(slots, 1)
@@ -50,6 +59,8 @@ public struct WorkerConfiguration: Sendable {
         self.unknownKindDelay = unknownKindDelay
         self.retention = retention
         self.pruneInterval = pruneInterval
+        self.vacuumAfterClaims = vacuumAfterClaims.map { max($0, 1) }
+        self.vacuumCheckInterval = vacuumCheckInterval
         self.workerID = workerID
     }
 

@@ -48,7 +48,7 @@ extension Double: PostgresBindable {
 
 extension UUID: PostgresBindable {
     /// Lowercase canonical form.
-    public var postgresText: String { uuidString.lowercased() }
+    public var postgresText: String { lowercaseCanonical }
 }
 
 extension Date: PostgresBindable {

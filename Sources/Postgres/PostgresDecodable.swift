@@ -72,7 +72,7 @@ extension Double: PostgresDecodable {
 
 extension UUID: PostgresDecodable {
     public init(postgresText: String) throws {
-        guard let value = UUID(uuidString: postgresText) else {
+        guard let value = UUID.parseCanonical(postgresText) else {
             throw PostgresDecodingFailure(expected: "UUID")
         }
         self = value

@@ -1,10 +1,12 @@
 /// One row of a ``PostgresRows``. Columns are looked up by name in constant time.
 public struct PostgresRow: Sendable {
-    let storage: PostgresRows.Storage
-    let row: Int
+    // Usable from inlinable code: `decode` is inlined into its callers' modules, where it is
+    // specialized for the decoded type instead of going through generic metadata per value.
+    @usableFromInline let storage: PostgresRows.Storage
+    @usableFromInline let row: Int
 
     /// The raw text of a column, `nil` for NULL.
-    func text(_ column: String) throws(DatabaseError) -> String? {
+    @usableFromInline func text(_ column: String) throws(DatabaseError) -> String? {
         guard let position = storage.columnIndex[column] else {
             throw DatabaseError(
                 kind: .decoding,
@@ -17,7 +19,7 @@ public struct PostgresRow: Sendable {
 
     /// Decodes a non-NULL column. A missing column, a NULL or an undecodable value throws a
     /// ``DatabaseError`` of kind `.decoding`.
-    public func decode<T: PostgresDecodable>(
+    @inlinable public func decode<T: PostgresDecodable>(
         _ type: T.Type = T.self,
         _ column: String
     )
@@ -34,7 +36,7 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes a column, `nil` for NULL.
-    public func decodeIfPresent<T: PostgresDecodable>(
+    @inlinable public func decodeIfPresent<T: PostgresDecodable>(
         _ type: T.Type = T.self,
         _ column: String
     )

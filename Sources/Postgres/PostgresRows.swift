@@ -24,7 +24,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     }
 
     /// Column metadata and values of one result, shared by its rows.
-    final class Storage: Sendable {
+    @usableFromInline final class Storage: Sendable {
         let columns: [String]
         /// Column name -> index; the first column wins when a name repeats.
         let columnIndex: [String: Int]

@@ -49,6 +49,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds finished jobs are kept before pruning; 0 keeps them (PROVISIONER_JOB_RETENTION; default 604800).")
     var retention: Int?
 
+    @Option(
+        help: """
+            Vacuum the jobs table after this process claimed this many jobs; 0 leaves it to autovacuum \
+            (PROVISIONER_WORKER_VACUUM_AFTER; default 10000).
+            """
+    )
+    var vacuumAfter: Int?
+
     @Option(help: "host:port serving /metrics and /healthz for this worker (PROVISIONER_WORKER_METRICS_LISTEN; default none).")
     var metricsListen: String?
 
@@ -168,29 +176,38 @@ struct WorkerCommand: AsyncParsableCommand {
         guard !queueNames.isEmpty, queueNames.allSatisfy({ !$0.isEmpty }) else {
             throw Settings.Invalid(description: "worker queues must be non-empty names")
         }
-        let slots =
-            try concurrency ?? value("PROVISIONER_WORKER_CONCURRENCY").map {
-                guard let number = Int($0) else {
-                    throw Settings.Invalid(description: "PROVISIONER_WORKER_CONCURRENCY must be an integer")
-                }
-                return number
-            } ?? 4
+        /// The option, else the environment variable, else `fallback`.
+        func integer(_ option: Int?, _ name: String, default fallback: Int) throws -> Int {
+            if let option {
+                return option
+            }
+            guard let text = value(name) else {
+                return fallback
+            }
+            guard let number = Int(text) else {
+                throw Settings.Invalid(description: "\(name) must be an integer")
+            }
+            return number
+        }
+        let slots = try integer(concurrency, "PROVISIONER_WORKER_CONCURRENCY", default: 4)
         guard (1...1000).contains(slots) else {
             throw Settings.Invalid(description: "worker concurrency must be from 1 to 1000")
         }
-        let retentionSeconds =
-            try retention ?? value("PROVISIONER_JOB_RETENTION").map {
-                guard let number = Int($0), number >= 0 else {
-                    throw Settings.Invalid(description: "PROVISIONER_JOB_RETENTION must be a number of seconds (0 keeps jobs)")
-                }
-                return number
-            } ?? 604_800
+        let retentionSeconds = try integer(retention, "PROVISIONER_JOB_RETENTION", default: 604_800)
+        guard retentionSeconds >= 0 else {
+            throw Settings.Invalid(description: "the job retention must be a number of seconds (0 keeps jobs)")
+        }
+        let vacuumThreshold = try integer(vacuumAfter, "PROVISIONER_WORKER_VACUUM_AFTER", default: 10_000)
+        guard vacuumThreshold >= 0 else {
+            throw Settings.Invalid(description: "the vacuum threshold must be a number of jobs (0: autovacuum only)")
+        }
         return WorkerConfiguration(
             queues: queueNames, slots: slots, lease: .seconds(lease),
             pollInterval: .milliseconds(Int64(pollInterval * 1000)),
             rescueInterval: .milliseconds(Int64(rescueInterval * 1000)), gracePeriod: .seconds(gracePeriod),
             claimBatch: claimBatch,
             retention: retentionSeconds == 0 ? nil : .seconds(retentionSeconds),
+            vacuumAfterClaims: vacuumThreshold == 0 ? nil : vacuumThreshold,
             workerID: workerID ?? WorkerConfiguration.defaultWorkerID()
         )
     }

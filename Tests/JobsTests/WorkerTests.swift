@@ -26,7 +26,7 @@ import Testing
     static func withWorker(
         _ handlers: [String: any JobHandler], slots: Int = 3, lease: Duration = .seconds(30),
         pollInterval: Duration = .milliseconds(100), gracePeriod: Duration = .seconds(5), listen: Bool = false,
-        _ body: @escaping (Harness) async throws -> Void
+        vacuumAfterClaims: Int? = nil, _ body: @escaping (Harness) async throws -> Void
     ) async throws {
         try await TestDatabase.withSchema(poolSize: 6) { pool, connectionString in
             let queue = JobQueue(pool: pool, retryPolicy: JobQueueTests.fastRetries)
@@ -37,7 +37,8 @@ import Testing
                 queue: queue,
                 configuration: WorkerConfiguration(
                     slots: slots, lease: lease, pollInterval: pollInterval, rescueInterval: .milliseconds(200),
-                    gracePeriod: gracePeriod, unknownKindDelay: .seconds(60), workerID: "test-worker"
+                    gracePeriod: gracePeriod, unknownKindDelay: .seconds(60), vacuumAfterClaims: vacuumAfterClaims,
+                    vacuumCheckInterval: .milliseconds(100), workerID: "test-worker"
                 ),
                 handlers: handlers,
                 listenerConfiguration: listen ? PostgresConfiguration(connectionString: connectionString) : nil,
@@ -101,6 +102,34 @@ import Testing
             let durations = try harness.metrics.expectTimer("provisioner_job_claim_to_finish_seconds", [("kind", "work")])
             #expect(durations.values.count == 40)
             #expect(try harness.metrics.expectTimer("provisioner_job_enqueue_to_start_seconds", [("queue", "default")]).values.count == 40)
+        }
+    }
+
+    /// Manual vacuums of this test's jobs table (autovacuum's are counted apart).
+    static let manualVacuums = """
+        (SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'jobs')
+        """
+
+    @Test func aWorkerVacuumsTheJobsTableOnceItClaimedItsThreshold() async throws {
+        try await Self.withWorker(["work": JobClosureHandler { _ in }], slots: 4, vacuumAfterClaims: 30) { harness in
+            try await Self.waitFor(harness.pool, "\(Self.manualVacuums) = 0")
+            try await harness.queue.enqueue((0..<20).map { _ in JobRequest(kind: "work") })
+            try await Self.waitFor(harness.pool, "(SELECT count(*) FROM jobs WHERE state = 'succeeded') = 20")
+            // 20 claims: below the threshold, so no vacuum yet (the check runs every 100 ms).
+            try await Task.sleep(for: .milliseconds(500))
+            try await Self.waitFor(harness.pool, "\(Self.manualVacuums) = 0")
+            try await harness.queue.enqueue((0..<20).map { _ in JobRequest(kind: "work") })
+            try await Self.waitFor(harness.pool, "(SELECT count(*) FROM jobs WHERE state = 'succeeded') = 40")
+            try await Self.waitFor(harness.pool, "\(Self.manualVacuums) = 1")
+        }
+    }
+
+    @Test func withoutAThresholdVacuumIsLeftToAutovacuum() async throws {
+        try await Self.withWorker(["work": JobClosureHandler { _ in }], slots: 4, vacuumAfterClaims: nil) { harness in
+            try await harness.queue.enqueue((0..<60).map { _ in JobRequest(kind: "work") })
+            try await Self.waitFor(harness.pool, "(SELECT count(*) FROM jobs WHERE state = 'succeeded') = 60")
+            try await Task.sleep(for: .milliseconds(500))
+            try await Self.waitFor(harness.pool, "\(Self.manualVacuums) = 0")
         }
     }
 

@@ -29,6 +29,26 @@ struct ValueFormatTests {
         #expect(throws: (any Error).self) { try Date(postgresText: text) }
     }
 
+    @Test func uuidsAreSentInLowercaseCanonicalFormAndReadInEitherCase() throws {
+        for _ in 0..<200 {
+            let id = UUID()
+            #expect(id.postgresText == id.uuidString.lowercased())
+            #expect(try UUID(postgresText: id.postgresText) == id)
+            #expect(try UUID(postgresText: id.uuidString) == id)
+        }
+        let fixed = try UUID(postgresText: "0123abcd-4567-89ef-ABCD-0123456789ab")
+        #expect(fixed.uuidString == "0123ABCD-4567-89EF-ABCD-0123456789AB")
+    }
+
+    @Test(arguments: [
+        "", "0123abcd-4567-89ef-abcd-0123456789a", "0123abcd-4567-89ef-abcd-0123456789abc",
+        "0123abcd_4567-89ef-abcd-0123456789ab", "0123abcg-4567-89ef-abcd-0123456789ab",
+        "0123abcd4567-89ef-abcd-0123456789ab-", "{0123abcd-4567-89ef-abcd-0123456789}",
+    ])
+    func malformedUUIDTextIsRejected(text: String) {
+        #expect(throws: (any Error).self) { try UUID(postgresText: text) }
+    }
+
     @Test func byteaIsSentAsLowercaseHex() {
         #expect([UInt8]([0x00, 0xAB, 0x10]).postgresText == "\\x00ab10")
         #expect(Data().postgresText == "\\x")
