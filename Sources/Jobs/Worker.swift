@@ -290,10 +290,8 @@ public final class Worker: Service, Sendable {
             settle([(job, .released)])
             return
         }
-        let handlerTask = Task { try await handler.run(context) }
-        context.onInterrupt { _ in handlerTask.cancel() }
         let result = await withTaskCancellationHandler {
-            await handlerTask.result
+            await HandlerRun().run(handler, context)
         } onCancel: {
             context.interrupt(.shuttingDown)
         }
@@ -302,7 +300,10 @@ public final class Worker: Service, Sendable {
             // Written with others by `writeCompletions`, which then frees the slot.
             submitCompletion(job)
         case .failure(let error):
-            settle([(job, await recordFailure(error, of: job, context: context))])
+            // An interruption cancelled this task; what the failure writes (hand back, cancel,
+            // retry) runs in a task of its own, which is not cancelled.
+            let outcome = await Task { await self.recordFailure(error, of: job, context: context) }.value
+            settle([(job, outcome)])
         }
     }
 
