@@ -300,8 +300,8 @@ public final class Worker: Service, Sendable {
             // Written with others by `writeCompletions`, which then frees the slot.
             submitCompletion(job)
         case .failure(let error):
-            // An interruption cancelled this task; what the failure writes (hand back, cancel,
-            // retry) runs in a task of its own, which is not cancelled.
+            // An interruption may have cancelled this task: what the failure writes (hand back,
+            // cancellation, retry) runs in a task of its own, which is not cancelled.
             let outcome = await Task { await self.recordFailure(error, of: job, context: context) }.value
             settle([(job, outcome)])
         }
