@@ -12,7 +12,8 @@ public struct TenantChange: Sendable, Equatable {
         self.odooVersion = odooVersion
     }
 
-    /// Rules of the change on its own (before the catalog is read), as for a create.
+    /// Rules of the change on its own (before the catalog is read), as for a create: a create's
+    /// size, Odoo version and custom domains are checked by these same rules.
     public func fieldErrors() -> [FieldError] {
         var errors: [FieldError] = []
         if let size, TenantSize.named(size) == nil {

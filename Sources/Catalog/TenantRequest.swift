@@ -43,21 +43,7 @@ public struct TenantRequest: Sendable, Equatable {
         if !NamePattern.isSlug(slug) {
             errors.append(FieldError(field: "slug", message: "must match ^[a-z][a-z0-9-]{1,38}[a-z0-9]$"))
         }
-        if TenantSize.named(size) == nil {
-            errors.append(FieldError(field: "size", message: "must be one of \(TenantSize.all.map(\.name).joined(separator: ", "))"))
-        }
-        if !Tenant.odooVersions.contains(odooVersion) {
-            errors.append(FieldError(field: "odoo_version", message: "must be one of \(Tenant.odooVersions.joined(separator: ", "))"))
-        }
-        if customDomains.count > Self.maximumCustomDomains {
-            errors.append(FieldError(field: "custom_domains", message: "at most \(Self.maximumCustomDomains) domains"))
-        }
-        for domain in customDomains where !NamePattern.isDomainName(domain) {
-            errors.append(FieldError(field: "custom_domains", message: "'\(domain)' is not a lowercase DNS name"))
-        }
-        if Set(customDomains).count != customDomains.count {
-            errors.append(FieldError(field: "custom_domains", message: "a domain appears more than once"))
-        }
+        errors += TenantChange(size: size, customDomains: customDomains, odooVersion: odooVersion).fieldErrors()
         return errors
     }
 }
